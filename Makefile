@@ -1,0 +1,35 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install demo test test-fast browser-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# llama-cpp-python compiles llama.cpp the first time (~5 min on 2 cores); pip caches the wheel.
+	$(BIN)/python -m pip install --progress-bar off -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Generate and label the bundled instructions with the bundled local model.
+demo: install
+	$(BIN)/distilabel-nb demo
+
+browser-deps: install
+	bash tests/browser/install_chromium.sh
+
+## The whole suite: unit, real model, real server, notebooks, browser.
+test: install browser-deps
+	$(PYTEST) tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+
+## Without the browser tests.
+test-fast: install
+	DISTILABEL_NB_SKIP_BROWSER=1 $(PYTEST) tests notebooks --nbval-lax --nbval-current-env -m "not browser"
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache

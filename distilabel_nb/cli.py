@@ -1,0 +1,83 @@
+"""The ``distilabel-nb`` command.
+
+``distilabel-nb demo`` answers the bundled instructions twice each with the bundled
+local model, rates the answers with UltraFeedback (same model), prints a summary and
+writes the DataFrame to a JSONL file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+
+
+def bundled_instructions() -> pd.DataFrame:
+    """The ~10 sample instructions shipped with the package (column ``input``)."""
+    return pd.read_json(files("distilabel_nb").joinpath("data/instructions.jsonl"), lines=True)
+
+
+def summarize(df: pd.DataFrame, rating_column: str = "rating") -> str:
+    """A readable text summary of a pipeline result: ratings per row and failures.
+
+    Example:
+        >>> print(summarize(pd.DataFrame({"input": ["Hi"], "rating": [[4.0, 2.0]]})))  # doctest: +NORMALIZE_WHITESPACE
+        #  input  ratings
+        0  Hi     4, 2
+        1 rows, 0 failed generation, 0 failed labelling
+    """
+    def fmt(ratings) -> str:
+        if not isinstance(ratings, list):
+            return "-"
+        return ", ".join("?" if r is None else f"{r:g}" for r in ratings)
+
+    lines = [f"{'#':<2} {'input':<48} ratings"]
+    for position, (_, row) in enumerate(df.iterrows()):
+        text = str(row.get("input", ""))
+        text = text if len(text) <= 46 else text[:45] + "…"
+        lines.append(f"{position:<2} {text:<48} {fmt(row.get(rating_column))}")
+    gen_failed = int(df["generation_error"].notna().sum()) if "generation_error" in df else 0
+    lab_failed = int(df["labelling_error"].notna().sum()) if "labelling_error" in df else 0
+    lines.append(f"{len(df)} rows, {gen_failed} failed generation, {lab_failed} failed labelling")
+    return "\n".join(lines)
+
+
+def demo(output: Path, rows: int | None, max_new_tokens: int) -> int:
+    from distilabel_nb import LlamaCppLLM, Pipeline, TextGenerationTask, UltraFeedbackTask
+
+    dataset = bundled_instructions()
+    if rows is not None:
+        dataset = dataset.head(rows)
+    generator = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=max_new_tokens, temperature=0.8, seed=7)
+    labeller = LlamaCppLLM(task=UltraFeedbackTask(), max_new_tokens=256, temperature=0.0)
+    print(f"Generating 2 answers for each of {len(dataset)} instructions with {generator.model_name}, "
+          f"then rating them with UltraFeedback (same model)…", flush=True)
+    started = time.monotonic()
+    df = Pipeline(generator=generator, labeller=labeller).generate(dataset, num_generations=2)
+    print(f"\nDone in {time.monotonic() - started:.1f}s\n")
+    print(summarize(df))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    df.to_json(output, orient="records", lines=True, force_ascii=False)
+    print(f"\nWrote {len(df)} rows to {output.resolve()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="distilabel-nb", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser("demo", help="generate and label the bundled instructions with the bundled model")
+    demo_parser.add_argument("--output", type=Path, default=Path("demo_output/preference.jsonl"), help="where to write the JSONL result")
+    demo_parser.add_argument("--rows", type=int, default=None, help="only the first N instructions")
+    demo_parser.add_argument("--max-new-tokens", type=int, default=128, help="tokens per generated answer")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo(args.output, args.rows, args.max_new_tokens)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

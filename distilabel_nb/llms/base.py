@@ -1,0 +1,244 @@
+"""The LLM base class, its generation parameters and the per-call output record.
+
+A backend implements one coroutine, :meth:`LLM._complete`, that sends an already
+formatted prompt and returns ``num_generations`` :class:`Completion` s. The base class
+renders prompts, bounds concurrency, turns failures into errors on the output (the run
+goes on) and parses answers with the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from distilabel_nb import runtime
+from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, known_formats
+from distilabel_nb.tasks.base import OutputParseError, Task
+
+ErrorKind = Literal["input", "call", "unavailable", "parse"]
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend cannot serve any request (unreachable server, bad key, unknown model)."""
+
+
+@dataclass
+class Completion:
+    """One generated text as a backend returns it."""
+
+    text: str
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class LLMOutput:
+    """The record of one generation: what was sent, what came back, what was read.
+
+    ``error`` is set (and ``error_kind`` says at which step) whenever the call or the
+    parse failed; ``parsed_output`` then holds whatever could be read, or ``None``.
+    """
+
+    model_name: str
+    prompt_used: FormattedPrompt | None
+    raw_output: str | None
+    parsed_output: dict[str, Any] | None
+    error: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    error_kind: ErrorKind | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class GenerationParams(BaseModel):
+    """Generation parameters shared by every backend, validated on construction."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    max_new_tokens: int = Field(256, ge=1, le=1_000_000, description="most tokens to generate per answer")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature; 0 is greedy")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="penalty on frequent tokens")
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="penalty on tokens already present")
+    seed: int | None = Field(None, description="sampling seed, where the backend supports one")
+    stop: list[str] | None = Field(None, description="strings that end an answer")
+
+
+def _allowed(name: str) -> str:
+    """'float >= 0.0 and <= 2.0' for a field of GenerationParams."""
+    info = GenerationParams.model_fields[name]
+    bounds = [
+        f"{symbol} {getattr(constraint, attr)}"
+        for constraint in info.metadata
+        for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        if hasattr(constraint, attr)
+    ]
+    type_name = getattr(info.annotation, "__name__", str(info.annotation))
+    return " and ".join([f"{type_name} {bounds[0]}", *bounds[1:]]) if bounds else type_name
+
+
+def make_generation_params(**values: Any) -> GenerationParams:
+    """Validate generation parameters.
+
+    Raises:
+        ValueError: naming each bad parameter and what it allows.
+
+    Example:
+        >>> make_generation_params(temperature=3)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid generation parameter: temperature=3 (allowed: float >= 0.0 and <= 2.0)
+    """
+    try:
+        return GenerationParams(**values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            if err["type"] == "extra_forbidden":
+                problems.append(f"unknown parameter {name!r} (known: {', '.join(GenerationParams.model_fields)})")
+            else:
+                problems.append(f"{name}={values.get(name)!r} (allowed: {_allowed(name)})")
+        raise ValueError(f"Invalid generation parameter: {'; '.join(problems)}") from None
+
+
+class LLM(ABC):
+    """A model, the task it runs and its generation parameters.
+
+    Args:
+        task: The task that builds prompts and parses answers.
+        prompt_format: A registered format name (``"chat_template"`` hands chat
+            messages to the backend, which applies the model's own template).
+        prompt_formatting_fn: A function ``Prompt -> str | messages``; takes precedence
+            over ``prompt_format``.
+        max_concurrency: Most calls in flight at once.
+        **generation_kwargs: See :class:`GenerationParams`.
+    """
+
+    backend: ClassVar[str] = "llm"
+    default_format: ClassVar[str] = CHAT_TEMPLATE
+
+    def __init__(
+        self,
+        task: Task,
+        *,
+        prompt_format: str | None = None,
+        prompt_formatting_fn: FormattingFn | None = None,
+        max_concurrency: int = 1,
+        **generation_kwargs: Any,
+    ):
+        if not isinstance(task, Task):
+            raise TypeError(f"task must be a distilabel_nb Task, got {type(task).__name__}")
+        if prompt_formatting_fn is not None and not callable(prompt_formatting_fn):
+            raise TypeError("prompt_formatting_fn must be callable: Prompt -> str | list[dict]")
+        fmt = prompt_format or self.default_format
+        if fmt not in known_formats():
+            raise ValueError(f"Unknown prompt format {fmt!r}. Known formats: {', '.join(known_formats())}")
+        if not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ValueError(f"Invalid max_concurrency={max_concurrency!r} (allowed: int >= 1)")
+        self.task = task
+        self.prompt_format = fmt
+        self.prompt_formatting_fn = prompt_formatting_fn
+        self.max_concurrency = max_concurrency
+        self.params = make_generation_params(**generation_kwargs)
+        self._semaphore: asyncio.Semaphore | None = None
+
+    @property
+    @abstractmethod
+    def model_name(self) -> str:
+        """The model's name as it appears in the output columns."""
+
+    @abstractmethod
+    async def _complete(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
+        """Send one formatted prompt; return ``num_generations`` completions or raise."""
+
+    def format_prompt(self, prompt: Prompt) -> FormattedPrompt:
+        """Render a prompt as this LLM sends it (formatting function first, then format)."""
+        if self.prompt_formatting_fn is not None:
+            return self.prompt_formatting_fn(prompt)
+        return prompt.format_as(self.prompt_format)
+
+    def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
+        """Classify a backend exception; backends refine this."""
+        if isinstance(exc, BackendUnavailable):
+            return "unavailable", str(exc)
+        return "call", f"{type(exc).__name__}: {exc}"
+
+    def _outputs_for_error(self, prompt_used, kind: ErrorKind, message: str, count: int) -> list[LLMOutput]:
+        return [
+            LLMOutput(self.model_name, prompt_used, None, None, error=message, error_kind=kind)
+            for _ in range(count)
+        ]
+
+    async def agenerate_one(self, inputs: dict[str, Any], num_generations: int = 1) -> list[LLMOutput]:
+        """Generate and parse ``num_generations`` answers for one row's inputs.
+
+        Never raises for a bad row or a failed call: the error is on each output.
+        """
+        try:
+            prompt_used = self.format_prompt(self.task.generate_prompt(**inputs))
+        except (ValueError, TypeError) as exc:
+            return self._outputs_for_error(None, "input", str(exc), num_generations)
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.max_concurrency)
+        try:
+            async with self._semaphore:
+                completions = await self._complete(prompt_used, num_generations)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a failed call becomes the row's error; the run goes on
+            kind, message = self.describe_error(exc)
+            return self._outputs_for_error(prompt_used, kind, message, num_generations)
+        return [self._parse(prompt_used, completion, inputs) for completion in completions]
+
+    def _parse(self, prompt_used: FormattedPrompt, completion: Completion, inputs: dict[str, Any]) -> LLMOutput:
+        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage)
+        try:
+            output.parsed_output = self.task.parse_output_for(completion.text, inputs)
+        except OutputParseError as exc:
+            output.parsed_output, output.error, output.error_kind = exc.partial, str(exc), "parse"
+        except Exception as exc:  # a parser bug must not stop the run either
+            output.error, output.error_kind = f"parser failed: {type(exc).__name__}: {exc}", "parse"
+        return output
+
+    async def agenerate(self, inputs: Sequence[dict[str, Any]], num_generations: int = 1) -> list[list[LLMOutput]]:
+        """Async :meth:`generate`: at most ``max_concurrency`` rows pending at once."""
+        results: list[list[LLMOutput]] = [[] for _ in inputs]
+        limit = max(1, self.max_concurrency)
+
+        async def one(row: dict[str, Any]) -> list[LLMOutput]:
+            return await self.agenerate_one(row, num_generations)
+
+        async for index, outputs in runtime.bounded_map(one, inputs, limit):
+            results[index] = outputs
+        return results
+
+    def generate(self, inputs: Sequence[dict[str, Any]], num_generations: int = 1) -> list[list[LLMOutput]]:
+        """Generate ``num_generations`` answers per input row.
+
+        Args:
+            inputs: One dict per row, keyed by the task's ``input_args_names``.
+            num_generations: Answers per row.
+
+        Returns:
+            One list of :class:`LLMOutput` per input, in input order.
+
+        Example:
+            >>> llm = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=16)  # doctest: +SKIP
+            >>> llm.generate([{"input": "Say hi"}])[0][0].parsed_output  # doctest: +SKIP
+            {'generations': 'Hi!'}
+        """
+        if isinstance(inputs, dict):
+            raise TypeError("generate() takes a list of input dicts; wrap a single row as [row]")
+        if not isinstance(num_generations, int) or num_generations < 1:
+            raise ValueError(f"Invalid num_generations={num_generations!r} (allowed: int >= 1)")
+        return runtime.run_sync(self.agenerate(list(inputs), num_generations))
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump(exclude_none=True).items())
+        return f"{type(self).__name__}(model={self.model_name!r}, task={self.task.name}, {params})"

@@ -1,0 +1,138 @@
+"""Local GGUF models through llama-cpp-python, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from distilabel_nb.llms.base import LLM, Completion, ErrorKind
+from distilabel_nb.llms.models import DEFAULT_MODEL_NAME, INSTALL_HINT, default_model_path
+from distilabel_nb.prompt import FormattedPrompt
+from distilabel_nb.tasks.base import Task
+
+if TYPE_CHECKING:
+    import llama_cpp
+
+DEFAULT_CONTEXT_SIZE = 4096
+
+
+class LlamaCppLLM(LLM):
+    """A GGUF model run in-process by llama.cpp.
+
+    The model's own chat template (from the GGUF metadata) is the default prompt format.
+    The model loads on first use, once; calls run one at a time in a worker thread.
+
+    Args:
+        task: The task to run.
+        model: ``None`` for the bundled SmolLM2-135M-Instruct, a path to a ``.gguf``
+            file, or a loaded ``llama_cpp.Llama``.
+        n_ctx: Context window in tokens (when this class loads the model).
+        n_threads: CPU threads for llama.cpp (default: its own choice).
+        **kwargs: Prompt format and generation parameters, see :class:`LLM`.
+
+    Raises:
+        FileNotFoundError: when the model file does not exist.
+
+    Example:
+        >>> from distilabel_nb import LlamaCppLLM, TextGenerationTask
+        >>> llm = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=32)
+        >>> llm.model_name
+        'SmolLM2-135M-Instruct'
+    """
+
+    backend = "llama.cpp"
+
+    def __init__(
+        self,
+        task: Task,
+        model: "str | Path | llama_cpp.Llama | None" = None,
+        *,
+        n_ctx: int = DEFAULT_CONTEXT_SIZE,
+        n_threads: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(task, **kwargs)
+        self._llama: "llama_cpp.Llama | None" = None
+        self._load_lock = threading.Lock()
+        self._call_lock = threading.Lock()
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        if model is None:
+            self.model_path = default_model_path()
+            self._model_name = DEFAULT_MODEL_NAME
+        elif isinstance(model, (str, Path)):
+            self.model_path = Path(model).expanduser()
+            if not self.model_path.is_file():
+                raise FileNotFoundError(
+                    f"No GGUF model file at {str(self.model_path)!r}. Pass the path of a .gguf file, "
+                    f"or model=None for the bundled SmolLM2-135M-Instruct ({INSTALL_HINT})."
+                )
+            self._model_name = self.model_path.stem
+        elif type(model).__name__ == "Llama" and hasattr(model, "create_chat_completion"):
+            self._llama = model
+            self.model_path = Path(model.model_path)
+            self._model_name = self.model_path.stem
+            self.n_ctx = model.n_ctx()
+        else:
+            raise TypeError(f"model must be None, a .gguf path or a llama_cpp.Llama, got {type(model).__name__}")
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    @property
+    def model_identity(self) -> dict[str, Any]:
+        """What identifies the weights: file path, size and modification time."""
+        stat = self.model_path.stat()
+        return {"path": str(self.model_path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    @property
+    def llama(self) -> "llama_cpp.Llama":
+        """The loaded ``llama_cpp.Llama`` (loads the model on first access)."""
+        with self._load_lock:
+            if self._llama is None:
+                try:
+                    import llama_cpp
+                except ImportError as exc:
+                    raise ImportError(f"LlamaCppLLM needs llama-cpp-python; {INSTALL_HINT}") from exc
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+                )
+            return self._llama
+
+    def _sampling_kwargs(self) -> dict[str, Any]:
+        p = self.params
+        return dict(
+            max_tokens=p.max_new_tokens,
+            temperature=p.temperature,
+            top_p=p.top_p,
+            frequency_penalty=p.frequency_penalty,
+            presence_penalty=p.presence_penalty,
+            seed=p.seed,
+            stop=p.stop or [],
+        )
+
+    def _complete_blocking(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
+        llama = self.llama
+        completions = []
+        with self._call_lock:
+            for _ in range(num_generations):
+                if isinstance(prompt, str):
+                    response = llama.create_completion(prompt=prompt, **self._sampling_kwargs())
+                    text = response["choices"][0]["text"]
+                else:
+                    response = llama.create_chat_completion(messages=prompt, **self._sampling_kwargs())
+                    text = response["choices"][0]["message"]["content"] or ""
+                usage = response.get("usage") or {}
+                completions.append(Completion(text, {k: usage.get(k, 0) for k in ("prompt_tokens", "completion_tokens")}))
+        return completions
+
+    async def _complete(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
+        return await asyncio.to_thread(self._complete_blocking, prompt, num_generations)
+
+    def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
+        if isinstance(exc, ValueError) and "context window" in str(exc):
+            return "input", f"prompt too long for the model's context ({self.n_ctx} tokens): {exc}"
+        return super().describe_error(exc)

@@ -1,0 +1,167 @@
+"""Any OpenAI-compatible server through the ``openai`` SDK's async client."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from distilabel_nb.llms.base import LLM, Completion, ErrorKind
+from distilabel_nb.prompt import FormattedPrompt
+from distilabel_nb.tasks.base import Task
+
+if TYPE_CHECKING:
+    import openai
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+NO_KEY = "no-key"  # sent to servers that need none; the SDK requires some value
+
+
+class OpenAILLM(LLM):
+    """A model behind an OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, …).
+
+    Nothing touches the network until the first call. Requests run on the package's
+    background event loop, at most ``max_concurrency`` at a time; ``num_generations``
+    uses the API's ``n`` and falls back to one request per answer when a server
+    ignores ``n``.
+
+    Args:
+        model: The model name the server knows.
+        task: The task to run.
+        base_url: The server's ``/v1`` URL (default: OpenAI's).
+        api_key: The key (default: ``OPENAI_API_KEY``; servers on another
+            ``base_url`` may need none). Never shown in reprs, errors or outputs.
+        max_concurrency: Most requests in flight.
+        timeout: Seconds before a request is abandoned.
+        max_retries: Retries on rate limits, server errors and dropped connections.
+        **kwargs: Prompt format and generation parameters, see :class:`LLM`.
+
+    Example:
+        >>> llm = OpenAILLM("gpt-4o-mini", TextGenerationTask(), api_key="sk-...")  # doctest: +SKIP
+    """
+
+    backend = "openai"
+    default_format = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        task: Task,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        max_concurrency: int = 8,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+        **kwargs: Any,
+    ):
+        super().__init__(task, max_concurrency=max_concurrency, **kwargs)
+        if not isinstance(model, str) or not model:
+            raise ValueError("OpenAILLM needs a model name, e.g. OpenAILLM('gpt-4o-mini', task)")
+        if timeout <= 0:
+            raise ValueError(f"Invalid timeout={timeout!r} (allowed: seconds > 0)")
+        if max_retries < 0:
+            raise ValueError(f"Invalid max_retries={max_retries!r} (allowed: int >= 0)")
+        self.model = model
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).rstrip("/")
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if self.base_url == OPENAI_BASE_URL:
+                raise ValueError("No API key: set the OPENAI_API_KEY environment variable or pass api_key=")
+            key = NO_KEY
+        self.__api_key = key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._client: "openai.AsyncOpenAI | None" = None
+        self._server_honours_n: bool | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
+    @property
+    def model_identity(self) -> dict[str, Any]:
+        return {"model": self.model, "base_url": self.base_url}
+
+    @property
+    def client(self) -> "openai.AsyncOpenAI":
+        """The async client, built on first use (on the runtime loop)."""
+        if self._client is None:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                base_url=self.base_url, api_key=self.__api_key, timeout=self.timeout, max_retries=self.max_retries
+            )
+        return self._client
+
+    def _request_kwargs(self, n: int) -> dict[str, Any]:
+        p = self.params
+        kwargs: dict[str, Any] = dict(
+            model=self.model,
+            max_tokens=p.max_new_tokens,
+            temperature=p.temperature,
+            top_p=p.top_p,
+            frequency_penalty=p.frequency_penalty,
+            presence_penalty=p.presence_penalty,
+        )
+        if p.seed is not None:
+            kwargs["seed"] = p.seed
+        if p.stop:
+            kwargs["stop"] = p.stop
+        if n > 1:
+            kwargs["n"] = n
+        return kwargs
+
+    async def _request(self, prompt: FormattedPrompt, n: int) -> list[Completion]:
+        if isinstance(prompt, str):
+            response = await self.client.completions.create(prompt=prompt, **self._request_kwargs(n))
+            texts = [choice.text or "" for choice in response.choices]
+        else:
+            response = await self.client.chat.completions.create(messages=prompt, **self._request_kwargs(n))
+            texts = [choice.message.content or "" for choice in response.choices]
+        if not texts:
+            raise RuntimeError("the server answered with no choices")
+        usage = response.usage
+        prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
+        completion_tokens = getattr(usage, "completion_tokens", 0) or 0
+        share, extra = divmod(completion_tokens, len(texts))
+        return [
+            Completion(text, {"prompt_tokens": prompt_tokens if i == 0 else 0, "completion_tokens": share + (extra if i == 0 else 0)})
+            for i, text in enumerate(texts)
+        ]
+
+    async def _complete(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
+        completions: list[Completion] = []
+        while len(completions) < num_generations:
+            wanted = num_generations - len(completions)
+            ask = wanted if self._server_honours_n is not False else 1
+            got = await self._request(prompt, ask)
+            if ask > 1:
+                self._server_honours_n = len(got) >= ask
+            completions.extend(got[:wanted])
+        return completions
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.__api_key, "***") if self.__api_key != NO_KEY else text
+
+    def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
+        import openai
+
+        where = f"{self.base_url} (model {self.model!r})"
+        if isinstance(exc, openai.APITimeoutError):
+            kind, message = "call", f"request to {where} timed out after {self.timeout:g}s"
+        elif isinstance(exc, openai.APIConnectionError):
+            kind, message = "unavailable", f"cannot reach {where}: {exc.__cause__ or exc}"
+        elif isinstance(exc, openai.AuthenticationError):
+            kind, message = "unavailable", f"{where} rejected the API key (HTTP 401); check OPENAI_API_KEY or api_key="
+        elif isinstance(exc, openai.PermissionDeniedError):
+            kind, message = "unavailable", f"{where} denied access (HTTP 403): {exc.message}"
+        elif isinstance(exc, openai.NotFoundError):
+            kind, message = "unavailable", f"{where} answered 404 (unknown model or wrong base_url): {exc.message}"
+        elif isinstance(exc, openai.APIStatusError):
+            kind, message = "call", f"{where} answered HTTP {exc.status_code}: {exc.message}"
+        else:
+            kind, message = super().describe_error(exc)
+        return kind, self._scrub(message)
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f", base_url={self.base_url!r})"

@@ -1,0 +1,332 @@
+"""The Pipeline: a dataset through a generator LLM and/or a labeller LLM, into a DataFrame.
+
+Rows stream: a row's labelling starts as soon as its generations are done, so labelling
+overlaps generation. At most ``batch_size`` rows are in flight; rows finish in any order
+and come back in input order. A failed call or parse marks that row's error column and
+the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from distilabel_nb import runtime
+from distilabel_nb.llms.base import LLM, LLMOutput
+from distilabel_nb.run import Run
+
+GENERATION_COLUMNS = ["generation_model", "generation_prompt", "raw_generation_responses"]
+LABELLING_COLUMNS = ["labelling_model", "labelling_prompt", "raw_labelling_response"]
+
+
+class DryRunError(RuntimeError):
+    """The first row showed that the setup cannot work (server down, bad key, unknown model)."""
+
+
+def dataset_records(dataset: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
+    """Rows as dicts, the column names, and the row labels of a supported dataset.
+
+    Accepts a pandas DataFrame, a list of dicts, or a Hugging Face ``datasets.Dataset``.
+
+    Raises:
+        TypeError: for anything else, saying what is accepted.
+    """
+    if isinstance(dataset, pd.DataFrame):
+        return dataset.to_dict("records"), [str(c) for c in dataset.columns], list(dataset.index)
+    if type(dataset).__module__.startswith("datasets.") and hasattr(dataset, "to_list"):
+        records = dataset.to_list()
+        return records, list(dataset.column_names), list(range(len(records)))
+    if isinstance(dataset, (list, tuple)):
+        bad = [i for i, row in enumerate(dataset) if not isinstance(row, dict)]
+        if bad:
+            raise TypeError(f"dataset rows must be dicts; row {bad[0]} is {type(dataset[bad[0]]).__name__}")
+        columns = list(dict.fromkeys(key for row in dataset for key in row))
+        return list(dataset), columns, list(range(len(dataset)))
+    raise TypeError(
+        f"Unsupported dataset type {type(dataset).__name__}: pass a pandas DataFrame, "
+        "a list of dicts or a datasets.Dataset"
+    )
+
+
+def _tokens(outputs: Iterable[LLMOutput]) -> int:
+    return sum(o.usage.get("prompt_tokens", 0) + o.usage.get("completion_tokens", 0) for o in outputs)
+
+
+def _joined_errors(outputs: Sequence[LLMOutput], label: str) -> str | None:
+    errors = [f"{label} {i + 1}: {o.error}" if len(outputs) > 1 else o.error for i, o in enumerate(outputs) if o.error]
+    return "; ".join(errors) if errors else None
+
+
+class Pipeline:
+    """Generate with one LLM, label with another, collect everything in a DataFrame.
+
+    Args:
+        generator: The LLM whose task generates (e.g. answers instructions).
+        labeller: The LLM whose task rates or critiques (e.g. ``UltraFeedbackTask``).
+
+    Example:
+        >>> from distilabel_nb import LlamaCppLLM, Pipeline, TextGenerationTask, UltraFeedbackTask
+        >>> pipe = Pipeline(
+        ...     generator=LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=64),
+        ...     labeller=LlamaCppLLM(task=UltraFeedbackTask(), max_new_tokens=128),
+        ... )
+        >>> df = pipe.generate([{"input": "Name a prime number."}], num_generations=2)  # doctest: +SKIP
+    """
+
+    def __init__(self, generator: LLM | None = None, labeller: LLM | None = None):
+        if generator is None and labeller is None:
+            raise ValueError("A Pipeline needs a generator, a labeller, or both: Pipeline(generator=..., labeller=...)")
+        for role, llm in (("generator", generator), ("labeller", labeller)):
+            if llm is not None and not isinstance(llm, LLM):
+                raise TypeError(f"{role} must be an LLM (LlamaCppLLM, OpenAILLM, …), got {type(llm).__name__}")
+        self.generator = generator
+        self.labeller = labeller
+        self.last_run: Run | None = None
+
+    # -- columns --
+    def generated_columns(self) -> list[str]:
+        """Columns the generator adds (lists of length ``num_generations``), then its error column."""
+        if self.generator is None:
+            return []
+        return GENERATION_COLUMNS + list(self.generator.task.output_args_names) + ["generation_error"]
+
+    def labelled_columns(self) -> list[str]:
+        if self.labeller is None:
+            return []
+        return LABELLING_COLUMNS + list(self.labeller.task.output_args_names) + ["labelling_error"]
+
+    def required_columns(self) -> list[str]:
+        """Dataset columns the run needs: the generator's inputs, and the labeller's that the generator does not make."""
+        needed = list(self.generator.task.input_args_names) if self.generator else []
+        produced = set(self.generator.task.output_args_names) if self.generator else set()
+        if self.labeller:
+            needed += [n for n in self.labeller.task.input_args_names if n not in produced and n not in needed]
+        return needed
+
+    def check_columns(self, columns: Sequence[str]) -> None:
+        """Raise a ValueError naming missing and available columns."""
+        missing = [c for c in self.required_columns() if c not in columns]
+        if not missing:
+            return
+        hint = ""
+        if self.generator and self.labeller:
+            produced = self.generator.task.output_args_names
+            hint = (
+                f" The generator ({self.generator.task.name}) produces {list(produced)}; the labeller "
+                f"({self.labeller.task.name}) needs {list(self.labeller.task.input_args_names)}."
+            )
+        raise ValueError(
+            f"The dataset is missing column(s) {missing}; available columns: {list(columns)}.{hint} "
+            "Rename your columns (e.g. df.rename(columns={'question': 'input'})) to match."
+        )
+
+    # -- rows --
+    def _generation_record(self, outputs: list[LLMOutput]) -> dict[str, Any]:
+        assert self.generator is not None
+        record: dict[str, Any] = {
+            "generation_model": [o.model_name for o in outputs],
+            "generation_prompt": [o.prompt_used for o in outputs],
+            "raw_generation_responses": [o.raw_output for o in outputs],
+        }
+        for name in self.generator.task.output_args_names:
+            record[name] = [(o.parsed_output or {}).get(name) for o in outputs]
+        record["generation_error"] = _joined_errors(outputs, "generation")
+        return record
+
+    def _labelling_record(self, output: LLMOutput | None, skipped_because: str | None = None) -> dict[str, Any]:
+        assert self.labeller is not None
+        parsed = (output.parsed_output if output else None) or {}
+        record: dict[str, Any] = {
+            "labelling_model": self.labeller.model_name,
+            "labelling_prompt": output.prompt_used if output else None,
+            "raw_labelling_response": output.raw_output if output else None,
+        }
+        for name in self.labeller.task.output_args_names:
+            record[name] = parsed.get(name)
+        record["labelling_error"] = skipped_because if output is None else output.error
+        return record
+
+    async def _process_row(self, run: Run, index: int, row: dict[str, Any], num_generations: int) -> list[LLMOutput]:
+        record = dict(row)
+        all_outputs: list[LLMOutput] = []
+        if self.generator is not None:
+            inputs = {k: row.get(k) for k in self.generator.task.input_args_names}
+            outputs = await self.generator.agenerate_one(inputs, num_generations)
+            all_outputs += outputs
+            record.update(self._generation_record(outputs))
+            run.emit("row_generated", index, failed=record["generation_error"] is not None,
+                     tokens=_tokens(outputs), error=record["generation_error"])
+        if self.labeller is not None:
+            if self.generator is not None and record["generation_error"] is not None:
+                record.update(self._labelling_record(None, "not labelled: the generation failed (see generation_error)"))
+                run.emit("row_labelled", index, failed=True, error=record["labelling_error"])
+            else:
+                inputs = {k: record.get(k) for k in self.labeller.task.input_args_names}
+                (output,) = await self.labeller.agenerate_one(inputs, 1)
+                all_outputs.append(output)
+                record.update(self._labelling_record(output))
+                run.emit("row_labelled", index, failed=not output.ok, tokens=_tokens([output]), error=output.error)
+        run.store_row(index, record)
+        run.emit("row_done", index)
+        return all_outputs
+
+    async def _run(self, run: Run, records: list[dict[str, Any]], num_generations: int, batch_size: int, skip_dry_run: bool) -> None:
+        run.emit("started")
+        try:
+            todo = list(enumerate(records))
+            if todo and not skip_dry_run:
+                first_index, first_row = todo.pop(0)
+                outputs = await self._process_row(run, first_index, first_row, num_generations)
+                fatal = [o.error for o in outputs if o.error_kind == "unavailable"]
+                if fatal:
+                    raise DryRunError(
+                        f"Dry run on the first row failed: {fatal[0]}. Fix the setup, or pass "
+                        "skip_dry_run=True to send every row anyway."
+                    )
+                run.emit("dry_run_passed", first_index)
+
+            async def work(item: tuple[int, dict[str, Any]]) -> None:
+                await self._process_row(run, item[0], item[1], num_generations)
+
+            async for _ in runtime.bounded_map(work, todo, batch_size):
+                pass
+        except asyncio.CancelledError:
+            run.emit("cancelled")
+            raise
+        except BaseException as exc:
+            run.emit("failed", error=str(exc))
+            raise
+        run.emit("finished")
+
+    def _frame_builder(self, columns: list[str], labels: list[Any], index_name: Any):
+        all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns()))
+
+        def build(rows: dict[int, dict[str, Any]]) -> pd.DataFrame:
+            positions = sorted(rows)
+            frame = pd.DataFrame([rows[p] for p in positions], columns=all_columns)
+            frame.index = pd.Index([labels[p] for p in positions], name=index_name)
+            return frame
+
+        return build
+
+    def start(self, dataset: Any, num_generations: int = 1, batch_size: int | None = None, skip_dry_run: bool = False) -> Run:
+        """Start a run in the background and return its :class:`~distilabel_nb.run.Run` handle.
+
+        Checks the dataset's columns and the arguments before any model call.
+        See :meth:`generate` for the arguments.
+        """
+        records, columns, labels = dataset_records(dataset)
+        self.check_columns(columns)
+        if not isinstance(num_generations, int) or num_generations < 1:
+            raise ValueError(f"Invalid num_generations={num_generations!r} (allowed: int >= 1)")
+        if batch_size is None:
+            batch_size = sum(llm.max_concurrency for llm in (self.generator, self.labeller) if llm is not None)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"Invalid batch_size={batch_size!r} (allowed: int >= 1, the rows in flight at once)")
+        index_name = dataset.index.name if isinstance(dataset, pd.DataFrame) else None
+        run = Run(len(records), self.generator is not None, self.labeller is not None,
+                  self._frame_builder(columns, labels, index_name))
+        self.last_run = run
+        run.future = runtime.submit(self._run(run, records, num_generations, batch_size, skip_dry_run))
+        return run
+
+    def generate(
+        self,
+        dataset: Any,
+        num_generations: int = 1,
+        batch_size: int | None = None,
+        display_progress_bar: bool = True,
+        skip_dry_run: bool = False,
+    ) -> pd.DataFrame:
+        """Run the dataset through the pipeline and return one row per input row.
+
+        Args:
+            dataset: A pandas DataFrame, a list of dicts or a ``datasets.Dataset``.
+            num_generations: Answers the generator writes per row.
+            batch_size: Most rows in flight at once (default: the sum of the LLMs'
+                ``max_concurrency``).
+            display_progress_bar: Show ``tqdm`` bars for generation and labelling.
+            skip_dry_run: Send every row without first checking the setup on row one.
+
+        Returns:
+            The input columns plus the generation and labelling columns, in input order.
+
+        Raises:
+            ValueError: on missing columns or bad arguments, before any model call.
+            DryRunError: when the first row shows the setup cannot work.
+            KeyboardInterrupt: when interrupted; its ``partial_result`` holds the rows
+                finished so far.
+        """
+        run = self.start(dataset, num_generations, batch_size, skip_dry_run)
+        bars = _ProgressBars(run) if display_progress_bar else None
+        try:
+            for event in run.events():
+                if bars is not None and event is not None:
+                    bars.update(event)
+            return run.wait()
+        except KeyboardInterrupt as interrupt:
+            run.cancel()
+            try:
+                interrupt.partial_result = run.wait(timeout=10)  # type: ignore[attr-defined]
+            except TimeoutError:
+                interrupt.partial_result = run.dataframe()  # type: ignore[attr-defined]
+            raise
+        finally:
+            if bars is not None:
+                bars.close()
+
+    def __repr__(self) -> str:
+        return f"Pipeline(generator={self.generator!r}, labeller={self.labeller!r})"
+
+
+class _ProgressBars:
+    """tqdm.auto bars (text in a terminal, widgets in a notebook) fed by run events."""
+
+    def __init__(self, run: Run):
+        from tqdm.auto import tqdm
+
+        state = run.state
+        self.bars = {}
+        if state.has_generator:
+            self.bars["row_generated"] = tqdm(total=state.total_rows, desc="Generating", unit="row")
+        if state.has_labeller:
+            self.bars["row_labelled"] = tqdm(total=state.total_rows, desc="Labelling", unit="row")
+        self.failures = 0
+
+    def update(self, event) -> None:
+        bar = self.bars.get(event.kind)
+        if bar is not None:
+            bar.update(1)
+            if event.failed:
+                self.failures += 1
+                bar.set_postfix(failed=self.failures, refresh=False)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def pipeline(kind: str, subtask: str = "overall_quality", *, generator: LLM | None = None, labeller: LLM | None = None, **labeller_kwargs: Any) -> Pipeline:
+    """Build a preset pipeline.
+
+    ``"preference"``: the generator's answers rated by UltraFeedback for ``subtask``
+    (a preset name such as ``"overall_quality"``). Without ``labeller``, the bundled
+    local model labels, with ``labeller_kwargs`` as its generation parameters.
+
+    Example:
+        >>> pipe = pipeline("preference", generator=LlamaCppLLM(task=TextGenerationTask()))  # doctest: +SKIP
+    """
+    from distilabel_nb.llms.llama_cpp import LlamaCppLLM
+    from distilabel_nb.tasks.ultrafeedback import UltraFeedbackTask
+
+    if kind != "preference":
+        raise ValueError(f"Unknown pipeline kind {kind!r}; known: 'preference'")
+    if labeller is None:
+        preset = getattr(UltraFeedbackTask, f"for_{subtask}", None)
+        if preset is None:
+            known = sorted(name[4:] for name in dir(UltraFeedbackTask) if name.startswith("for_"))
+            raise ValueError(f"Unknown preference subtask {subtask!r}; known: {known}")
+        labeller = LlamaCppLLM(task=preset(), **labeller_kwargs)
+    return Pipeline(generator=generator, labeller=labeller)

@@ -1,0 +1,191 @@
+"""A pipeline run as plain data: events, a state snapshot, and a handle to wait or stop.
+
+The pipeline emits :class:`RunEvent` s; :class:`RunState` folds them into counters that
+every front (tqdm bars, the panel, HTML summaries) reads. Fronts never reach into the
+pipeline: they subscribe to events or read ``run.state``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterator, Literal
+
+import pandas as pd
+
+EventKind = Literal["started", "dry_run_passed", "row_generated", "row_labelled", "row_done", "finished", "cancelled", "failed"]
+Status = Literal["pending", "running", "finished", "cancelled", "failed"]
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """Something that happened in a run.
+
+    Attributes:
+        kind: What happened.
+        row: The input position of the row concerned, if any.
+        failed: Whether that step failed for the row.
+        tokens: Tokens used by that step (prompt + completion).
+        error: The error text, when ``failed``.
+        elapsed: Seconds since the run started.
+    """
+
+    kind: EventKind
+    row: int | None = None
+    failed: bool = False
+    tokens: int = 0
+    error: str | None = None
+    elapsed: float = 0.0
+
+
+@dataclass
+class RunState:
+    """Counters of a run, updated from its events. Read a copy with ``run.state``."""
+
+    total_rows: int = 0
+    has_generator: bool = True
+    has_labeller: bool = False
+    generated: int = 0
+    labelled: int = 0
+    done: int = 0
+    generation_failures: int = 0
+    labelling_failures: int = 0
+    tokens: int = 0
+    status: Status = "pending"
+    error: str | None = None
+    elapsed: float = 0.0
+
+    def apply(self, event: RunEvent) -> None:
+        self.elapsed = event.elapsed
+        self.tokens += event.tokens
+        if event.kind == "started":
+            self.status = "running"
+        elif event.kind == "row_generated":
+            self.generated += 1
+            self.generation_failures += event.failed
+        elif event.kind == "row_labelled":
+            self.labelled += 1
+            self.labelling_failures += event.failed
+        elif event.kind == "row_done":
+            self.done += 1
+        elif event.kind in ("finished", "cancelled", "failed"):
+            self.status = {"finished": "finished", "cancelled": "cancelled", "failed": "failed"}[event.kind]
+            self.error = event.error
+
+    @property
+    def failures(self) -> int:
+        return self.generation_failures + self.labelling_failures
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def remaining_seconds(self) -> float | None:
+        rate = self.rows_per_second
+        return (self.total_rows - self.done) / rate if rate > 0 else None
+
+    @property
+    def is_over(self) -> bool:
+        return self.status in ("finished", "cancelled", "failed")
+
+
+class Run:
+    """A handle on a pipeline run going on in the background.
+
+    Example:
+        >>> run = pipeline.start(dataset)          # doctest: +SKIP
+        >>> run.state.done, run.state.total_rows   # doctest: +SKIP
+        (3, 10)
+        >>> df = run.wait()                        # doctest: +SKIP
+    """
+
+    def __init__(self, total_rows: int, has_generator: bool, has_labeller: bool, build_frame: Callable[[dict[int, dict]], pd.DataFrame]):
+        self._state = RunState(total_rows=total_rows, has_generator=has_generator, has_labeller=has_labeller)
+        self._lock = threading.Lock()
+        self._rows: dict[int, dict[str, Any]] = {}
+        self._listeners: list[Callable[[RunEvent], None]] = []
+        self._queues: list[queue.SimpleQueue] = []
+        self._build_frame = build_frame
+        self._started = time.monotonic()
+        self._over = threading.Event()
+        self.future: concurrent.futures.Future | None = None
+
+    # -- written by the pipeline (on the runtime thread) --
+    def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None) -> RunEvent:
+        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started)
+        with self._lock:
+            self._state.apply(event)
+            listeners, queues = list(self._listeners), list(self._queues)
+        for q in queues:
+            q.put(event)
+        for listener in listeners:
+            listener(event)
+        if self._state.is_over:
+            self._over.set()
+        return event
+
+    def store_row(self, index: int, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._rows[index] = record
+
+    # -- read by any front --
+    @property
+    def state(self) -> RunState:
+        """A snapshot copy of the counters."""
+        with self._lock:
+            return replace(self._state)
+
+    def subscribe(self, listener: Callable[[RunEvent], None]) -> None:
+        """Call ``listener(event)`` for every later event (on the runtime thread)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def events(self, poll: float = 0.1) -> Iterator[RunEvent | None]:
+        """Iterate over events from now until the run is over; yields ``None`` every ``poll`` s idle."""
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        with self._lock:
+            self._queues.append(q)
+            over = self._state.is_over
+        try:
+            while not over:
+                try:
+                    event = q.get(timeout=poll)
+                except queue.Empty:
+                    yield None
+                    over = self.state.is_over
+                    continue
+                yield event
+                over = event.kind in ("finished", "cancelled", "failed")
+        finally:
+            with self._lock:
+                self._queues.remove(q)
+
+    def dataframe(self) -> pd.DataFrame:
+        """The rows finished so far, in input order (index = input position)."""
+        with self._lock:
+            rows = dict(self._rows)
+        return self._build_frame(rows)
+
+    def cancel(self) -> None:
+        """Stop sending work; finished rows are kept."""
+        if self.future is not None:
+            self.future.cancel()
+
+    def wait(self, timeout: float | None = None) -> pd.DataFrame:
+        """Block until the run is over and return its DataFrame (partial if it was stopped).
+
+        Raises:
+            TimeoutError: when the run is still going after ``timeout`` seconds.
+            Exception: what stopped the run (e.g. a failed dry run), if it failed.
+        """
+        if not self._over.wait(timeout):
+            raise TimeoutError(f"the run is still going after {timeout}s ({self.state.done}/{self.state.total_rows} rows)")
+        if self.future is not None and self.future.done() and not self.future.cancelled():
+            exc = self.future.exception()
+            if exc is not None:
+                raise exc
+        return self.dataframe()

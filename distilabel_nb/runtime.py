@@ -1,0 +1,116 @@
+"""The one background event loop that runs all async work.
+
+A notebook kernel already runs an asyncio loop, so ``asyncio.run()`` fails there. Every
+coroutine of this package runs instead on one daemon thread with its own loop;
+synchronous calls block on a future, which works the same in a script, a test or a
+running Jupyter kernel.
+
+Example:
+    >>> import asyncio
+    >>> run_sync(asyncio.sleep(0, result=42))
+    42
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterable, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+
+
+def get_loop() -> asyncio.AbstractEventLoop:
+    """The runtime's loop, started on first use."""
+    global _loop, _thread
+    with _lock:
+        if _loop is None or not _thread or not _thread.is_alive():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def serve() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            _thread = threading.Thread(target=serve, name="distilabel-nb-runtime", daemon=True)
+            _thread.start()
+            ready.wait()
+            _loop = loop
+        return _loop
+
+
+def in_runtime_thread() -> bool:
+    return _thread is not None and threading.current_thread() is _thread
+
+
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    """Schedule ``coro`` on the runtime loop and return a thread-safe future."""
+    return asyncio.run_coroutine_threadsafe(coro, get_loop())
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the runtime loop and wait for its result.
+
+    A KeyboardInterrupt while waiting cancels the coroutine before it propagates.
+
+    Raises:
+        RuntimeError: when called from inside the runtime thread (it would deadlock).
+    """
+    if in_runtime_thread():
+        coro.close()
+        raise RuntimeError("run_sync() was called on the runtime thread; await the coroutine instead")
+    future = submit(coro)
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        future.cancel()
+        raise
+
+
+async def bounded_map(
+    fn: Callable[[T], Awaitable[R]], items: Iterable[T], limit: int
+) -> AsyncIterator[tuple[int, R]]:
+    """Yield ``(index, await fn(item))`` as results finish, with at most ``limit`` pending.
+
+    Only ``limit`` tasks exist at any time, however long ``items`` is.
+
+    Example:
+        >>> async def double(x): return 2 * x
+        >>> async def collect(): return sorted([r async for r in bounded_map(double, [1, 2, 3], 2)])
+        >>> run_sync(collect())
+        [(0, 2), (1, 4), (2, 6)]
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    iterator = iter(enumerate(items))
+    pending: set[asyncio.Task] = set()
+
+    async def indexed(index: int, item: T) -> tuple[int, R]:
+        return index, await fn(item)
+
+    def refill() -> None:
+        for index, item in iterator:
+            pending.add(asyncio.ensure_future(indexed(index, item)))
+            if len(pending) >= limit:
+                return
+
+    try:
+        refill()
+        while pending:
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            pending.difference_update(done)
+            refill()
+            for task in done:
+                yield task.result()
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

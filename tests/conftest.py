@@ -1,0 +1,116 @@
+"""Shared fixtures: a scripted fake LLM, the bundled model, a real llama.cpp server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from distilabel_nb.llms.base import LLM, BackendUnavailable, Completion
+from distilabel_nb.llms.models import default_model_path
+from distilabel_nb.prompt import FormattedPrompt
+
+
+class ScriptedLLM(LLM):
+    """A fake backend for pipeline logic: answers come from a function or a queue.
+
+    ``history`` records every prompt sent; ``max_in_flight`` the most calls at once.
+    """
+
+    backend = "scripted"
+
+    def __init__(self, task, respond: Callable[[FormattedPrompt, int], str] | None = None, *, delay: Callable[[FormattedPrompt], float] | float = 0.0, name: str = "scripted", **kwargs: Any):
+        super().__init__(task, **kwargs)
+        self.respond = respond or (lambda prompt, i: f"answer {i}")
+        self.delay = delay
+        self.name = name
+        self.history: list[FormattedPrompt] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.call_log: list[tuple[str, float]] = []
+
+    @property
+    def model_name(self) -> str:
+        return self.name
+
+    async def _complete(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
+        self.history.append(prompt)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.call_log.append(("start", time.monotonic()))
+        try:
+            delay = self.delay(prompt) if callable(self.delay) else self.delay
+            await asyncio.sleep(delay)
+            return [Completion(self.respond(prompt, i), {"prompt_tokens": 3, "completion_tokens": 2}) for i in range(num_generations)]
+        finally:
+            self.in_flight -= 1
+            self.call_log.append(("end", time.monotonic()))
+
+
+@pytest.fixture
+def scripted_llm():
+    return ScriptedLLM
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    return default_model_path()
+
+
+@pytest.fixture(scope="session")
+def shared_llama(model_path):
+    """One loaded llama_cpp.Llama for the session (loading takes a moment)."""
+    import llama_cpp
+
+    return llama_cpp.Llama(model_path=str(model_path), n_ctx=4096, verbose=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llama_server(model_path, tmp_path_factory):
+    """A real OpenAI-compatible server: ``python -m llama_cpp.server`` on the bundled model.
+
+    Yields ``(base_url, model_alias)``; stopped after the session.
+    """
+    port = free_port()
+    alias = "smollm2"
+    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/models", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"llama_cpp.server did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+    yield base_url, alias
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
