@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from distilabel_nb import runtime
+from distilabel_nb.display.html import HTMLRepr
 from distilabel_nb.llms.base import LLM, LLMOutput
 from distilabel_nb.run import Run
 
@@ -59,7 +60,7 @@ def _joined_errors(outputs: Sequence[LLMOutput], label: str) -> str | None:
     return "; ".join(errors) if errors else None
 
 
-class Pipeline:
+class Pipeline(HTMLRepr):
     """Generate with one LLM, label with another, collect everything in a DataFrame.
 
     Args:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Union
 
+from distilabel_nb.display.html import HTMLRepr
+
 ChatMessages = list[dict[str, str]]
 FormattedPrompt = Union[str, ChatMessages]
 FormattingFn = Callable[["Prompt"], FormattedPrompt]
@@ -24,7 +26,7 @@ CHAT_TEMPLATE = "chat_template"
 
 
 @dataclass(frozen=True)
-class Prompt:
+class Prompt(HTMLRepr):
     """What a task asks a model: a system prompt and the user's text.
 
     Args:

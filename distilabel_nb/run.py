@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterator, Literal
 
 import pandas as pd
 
+from distilabel_nb.display.html import HTMLRepr
+
 EventKind = Literal["started", "dry_run_passed", "row_generated", "row_labelled", "row_done", "finished", "cancelled", "failed"]
 Status = Literal["pending", "running", "finished", "cancelled", "failed"]
 
@@ -42,7 +44,7 @@ class RunEvent:
 
 
 @dataclass
-class RunState:
+class RunState(HTMLRepr):
     """Counters of a run, updated from its events. Read a copy with ``run.state``."""
 
     total_rows: int = 0
@@ -93,7 +95,7 @@ class RunState:
         return self.status in ("finished", "cancelled", "failed")
 
 
-class Run:
+class Run(HTMLRepr):
     """A handle on a pipeline run going on in the background.
 
     Example:

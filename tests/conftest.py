@@ -41,7 +41,7 @@ class ScriptedLLM(LLM):
     def model_name(self) -> str:
         return self.name
 
-    async def _complete(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
+    async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema=None) -> list[Completion]:
         self.history.append(prompt)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)

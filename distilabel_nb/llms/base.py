@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from distilabel_nb import runtime
+from distilabel_nb.display.html import HTMLRepr
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, known_formats
 from distilabel_nb.tasks.base import OutputParseError, Task
 
@@ -35,7 +36,7 @@ class Completion:
 
 
 @dataclass
-class LLMOutput:
+class LLMOutput(HTMLRepr):
     """The record of one generation: what was sent, what came back, what was read.
 
     ``error`` is set (and ``error_kind`` says at which step) whenever the call or the
@@ -107,7 +108,7 @@ def make_generation_params(**values: Any) -> GenerationParams:
         raise ValueError(f"Invalid generation parameter: {'; '.join(problems)}") from None
 
 
-class LLM(ABC):
+class LLM(HTMLRepr, ABC):
     """A model, the task it runs and its generation parameters.
 
     Args:
@@ -154,8 +155,11 @@ class LLM(ABC):
         """The model's name as it appears in the output columns."""
 
     @abstractmethod
-    async def _complete(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
-        """Send one formatted prompt; return ``num_generations`` completions or raise."""
+    async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None = None) -> list[Completion]:
+        """Send one formatted prompt; return ``num_generations`` completions or raise.
+
+        ``schema``, when given, is a JSON schema the answers must follow.
+        """
 
     def format_prompt(self, prompt: Prompt) -> FormattedPrompt:
         """Render a prompt as this LLM sends it (formatting function first, then format)."""
@@ -182,13 +186,14 @@ class LLM(ABC):
         """
         try:
             prompt_used = self.format_prompt(self.task.generate_prompt(**inputs))
+            schema = self.task.response_schema(inputs)
         except (ValueError, TypeError) as exc:
             return self._outputs_for_error(None, "input", str(exc), num_generations)
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.max_concurrency)
         try:
             async with self._semaphore:
-                completions = await self._complete(prompt_used, num_generations)
+                completions = await self._complete(prompt_used, num_generations, schema)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a failed call becomes the row's error; the run goes on

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from distilabel_nb.llms.base import LLM, Completion, ErrorKind
+from distilabel_nb.llms.base import LLM, BackendUnavailable, Completion, ErrorKind
 from distilabel_nb.llms.models import DEFAULT_MODEL_NAME, INSTALL_HINT, default_model_path
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
@@ -16,6 +18,18 @@ if TYPE_CHECKING:
     import llama_cpp
 
 DEFAULT_CONTEXT_SIZE = 4096
+
+
+@lru_cache(maxsize=64)
+def _grammar_from_json(schema_json: str):
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+
+
+def _grammar_for(schema: dict[str, Any]):
+    """A llama.cpp grammar for a JSON schema, built once per distinct schema."""
+    return _grammar_from_json(json.dumps(schema, sort_keys=True))
 
 
 class LlamaCppLLM(LLM):
@@ -97,12 +111,15 @@ class LlamaCppLLM(LLM):
                     import llama_cpp
                 except ImportError as exc:
                     raise ImportError(f"LlamaCppLLM needs llama-cpp-python; {INSTALL_HINT}") from exc
-                self._llama = llama_cpp.Llama(
-                    model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
-                )
+                try:
+                    self._llama = llama_cpp.Llama(
+                        model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+                    )
+                except Exception as exc:
+                    raise BackendUnavailable(f"could not load the GGUF model {str(self.model_path)!r}: {exc}") from exc
             return self._llama
 
-    def _sampling_kwargs(self) -> dict[str, Any]:
+    def _sampling_kwargs(self, generation_index: int) -> dict[str, Any]:
         p = self.params
         return dict(
             max_tokens=p.max_new_tokens,
@@ -110,27 +127,33 @@ class LlamaCppLLM(LLM):
             top_p=p.top_p,
             frequency_penalty=p.frequency_penalty,
             presence_penalty=p.presence_penalty,
-            seed=p.seed,
+            # One seed per answer: the same seed for every answer would repeat the first one.
+            seed=None if p.seed is None else p.seed + generation_index,
             stop=p.stop or [],
         )
 
-    def _complete_blocking(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
+    def _complete_blocking(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None) -> list[Completion]:
         llama = self.llama
         completions = []
         with self._call_lock:
-            for _ in range(num_generations):
+            for index in range(num_generations):
+                kwargs = self._sampling_kwargs(index)
                 if isinstance(prompt, str):
-                    response = llama.create_completion(prompt=prompt, **self._sampling_kwargs())
+                    if schema is not None:
+                        kwargs["grammar"] = _grammar_for(schema)
+                    response = llama.create_completion(prompt=prompt, **kwargs)
                     text = response["choices"][0]["text"]
                 else:
-                    response = llama.create_chat_completion(messages=prompt, **self._sampling_kwargs())
+                    if schema is not None:
+                        kwargs["response_format"] = {"type": "json_object", "schema": schema}
+                    response = llama.create_chat_completion(messages=prompt, **kwargs)
                     text = response["choices"][0]["message"]["content"] or ""
                 usage = response.get("usage") or {}
                 completions.append(Completion(text, {k: usage.get(k, 0) for k in ("prompt_tokens", "completion_tokens")}))
         return completions
 
-    async def _complete(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
-        return await asyncio.to_thread(self._complete_blocking, prompt, num_generations)
+    async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None = None) -> list[Completion]:
+        return await asyncio.to_thread(self._complete_blocking, prompt, num_generations, schema)
 
     def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
         if isinstance(exc, ValueError) and "context window" in str(exc):

@@ -93,7 +93,7 @@ class OpenAILLM(LLM):
             )
         return self._client
 
-    def _request_kwargs(self, n: int) -> dict[str, Any]:
+    def _request_kwargs(self, n: int, schema: dict[str, Any] | None = None) -> dict[str, Any]:
         p = self.params
         kwargs: dict[str, Any] = dict(
             model=self.model,
@@ -109,14 +109,19 @@ class OpenAILLM(LLM):
             kwargs["stop"] = p.stop
         if n > 1:
             kwargs["n"] = n
+        if schema is not None:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": self.task.name, "schema": schema, "strict": True},
+            }
         return kwargs
 
-    async def _request(self, prompt: FormattedPrompt, n: int) -> list[Completion]:
+    async def _request(self, prompt: FormattedPrompt, n: int, schema: dict[str, Any] | None) -> list[Completion]:
         if isinstance(prompt, str):
             response = await self.client.completions.create(prompt=prompt, **self._request_kwargs(n))
             texts = [choice.text or "" for choice in response.choices]
         else:
-            response = await self.client.chat.completions.create(messages=prompt, **self._request_kwargs(n))
+            response = await self.client.chat.completions.create(messages=prompt, **self._request_kwargs(n, schema))
             texts = [choice.message.content or "" for choice in response.choices]
         if not texts:
             raise RuntimeError("the server answered with no choices")
@@ -129,12 +134,12 @@ class OpenAILLM(LLM):
             for i, text in enumerate(texts)
         ]
 
-    async def _complete(self, prompt: FormattedPrompt, num_generations: int) -> list[Completion]:
+    async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None = None) -> list[Completion]:
         completions: list[Completion] = []
         while len(completions) < num_generations:
             wanted = num_generations - len(completions)
             ask = wanted if self._server_honours_n is not False else 1
-            got = await self._request(prompt, ask)
+            got = await self._request(prompt, ask, schema)
             if ask > 1:
                 self._server_honours_n = len(got) >= ask
             completions.extend(got[:wanted])

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 from jinja2 import PackageLoader, StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from distilabel_nb.display.html import HTMLRepr
 from distilabel_nb.prompt import Prompt
 
 TaskKind = Literal["generator", "labeller"]
@@ -47,7 +48,7 @@ def missing_value(value: Any) -> bool:
 
 
 @dataclass
-class Task:
+class Task(HTMLRepr):
     """Base class for every task.
 
     Subclasses set ``kind``, ``template_name`` (a file in ``tasks/templates``),
@@ -127,6 +128,14 @@ class Task:
             OutputParseError: when part of the answer cannot be read.
         """
         raise NotImplementedError
+
+    def response_schema(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        """A JSON schema the answer must follow, or ``None`` for free text.
+
+        Backends that support it constrain decoding to the schema (llama.cpp grammars,
+        OpenAI's ``response_format``); the task's parser still validates the answer.
+        """
+        return None
 
     def parse_output_for(self, text: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Parse an answer knowing the row's inputs (e.g. how many texts were rated).

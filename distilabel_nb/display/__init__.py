@@ -1,0 +1,1 @@
+"""Notebook display: every HTML string of the package is built in ``html.py``."""
