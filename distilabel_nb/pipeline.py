@@ -16,7 +16,7 @@ import pandas as pd
 from distilabel_nb import runtime
 from distilabel_nb.display.html import HTMLRepr
 from distilabel_nb.llms.base import LLM, LLMOutput
-from distilabel_nb.run import Run
+from distilabel_nb.run import Run, RunState
 
 GENERATION_COLUMNS = ["generation_model", "generation_prompt", "raw_generation_responses"]
 LABELLING_COLUMNS = ["labelling_model", "labelling_prompt", "raw_labelling_response"]
@@ -261,11 +261,13 @@ class Pipeline(HTMLRepr):
                 finished so far.
         """
         run = self.start(dataset, num_generations, batch_size, skip_dry_run)
-        bars = _ProgressBars(run) if display_progress_bar else None
+        bars = _ProgressBars(run.state) if display_progress_bar else None
         try:
-            for event in run.events():
-                if bars is not None and event is not None:
-                    bars.update(event)
+            while not run.join(timeout=0.1):
+                if bars is not None:
+                    bars.show(run.state)
+            if bars is not None:
+                bars.show(run.state)
             return run.wait()
         except KeyboardInterrupt as interrupt:
             run.cancel()
@@ -283,26 +285,25 @@ class Pipeline(HTMLRepr):
 
 
 class _ProgressBars:
-    """tqdm.auto bars (text in a terminal, widgets in a notebook) fed by run events."""
+    """tqdm.auto bars (text in a terminal, widgets in a notebook) showing a run's state."""
 
-    def __init__(self, run: Run):
+    def __init__(self, state: RunState):
         from tqdm.auto import tqdm
 
-        state = run.state
         self.bars = {}
         if state.has_generator:
-            self.bars["row_generated"] = tqdm(total=state.total_rows, desc="Generating", unit="row")
+            self.bars["generated"] = tqdm(total=state.total_rows, desc="Generating", unit="row")
         if state.has_labeller:
-            self.bars["row_labelled"] = tqdm(total=state.total_rows, desc="Labelling", unit="row")
-        self.failures = 0
+            self.bars["labelled"] = tqdm(total=state.total_rows, desc="Labelling", unit="row")
 
-    def update(self, event) -> None:
-        bar = self.bars.get(event.kind)
-        if bar is not None:
-            bar.update(1)
-            if event.failed:
-                self.failures += 1
-                bar.set_postfix(failed=self.failures, refresh=False)
+    def show(self, state: RunState) -> None:
+        failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
+        for counter, bar in self.bars.items():
+            done = getattr(state, counter)
+            if done != bar.n:
+                if failures[counter]:
+                    bar.set_postfix(failed=failures[counter], refresh=False)
+                bar.update(done - bar.n)
 
     def close(self) -> None:
         for bar in self.bars.values():

@@ -184,10 +184,15 @@ class Run(HTMLRepr):
             TimeoutError: when the run is still going after ``timeout`` seconds.
             Exception: what stopped the run (e.g. a failed dry run), if it failed.
         """
-        if not self._over.wait(timeout):
+        if not self.join(timeout):
             raise TimeoutError(f"the run is still going after {timeout}s ({self.state.done}/{self.state.total_rows} rows)")
-        if self.future is not None and self.future.done() and not self.future.cancelled():
-            exc = self.future.exception()
-            if exc is not None:
-                raise exc
+        if self.future is not None:
+            try:
+                self.future.result()  # done or about to be: the last event is emitted just before
+            except concurrent.futures.CancelledError:
+                pass
         return self.dataframe()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the run to be over; True if it is."""
+        return self._over.wait(timeout)

@@ -32,11 +32,21 @@ import sys
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from aiohttp import web
 
-__all__ = ["FAULTS", "Responder", "FaultRule", "StubServer", "instance_from_schema", "main"]
+__all__ = [
+    "FAULTS",
+    "FaultRule",
+    "Responder",
+    "StubServer",
+    "default_responder",
+    "instance_from_schema",
+    "last_user_text",
+    "main",
+]
 
 #: Fault names understood by :class:`StubServer`.
 FAULTS = frozenset({"429", "500", "503", "hang", "drop", "malformed", "empty"})
@@ -173,13 +183,17 @@ class StubServer:
     * ``"malformed"``: status 200, ``application/json``, invalid JSON body.
     * ``"empty"``: a valid completion whose message contents are ``""``.
 
-    Every chat-completion request first waits ``latency`` seconds.
+    Every chat-completion request first waits ``latency`` seconds. Streaming
+    (``stream=True``) is not supported and gets a 400. The counters
+    (:attr:`request_count`, :attr:`prompt_counts`, :attr:`requests`) are safe
+    to read from any thread; request headers (so the API key) are never kept.
 
     Args:
         model: The served model name, or several names; any other name gets 404.
         faults: Request number (1-based) -> fault name. Ints like ``429`` are accepted.
         fault_rule: Optional ``(request_number, request_json) -> fault | None``,
-            consulted when ``faults`` has no entry for the request.
+            consulted when ``faults`` has no entry for the request, e.g.
+            ``lambda n, req: "500" if "boom" in str(req["messages"]) else None``.
         responder: Optional ``(request_json, choice_index) -> str`` giving the
             content of each choice; defaults to :func:`default_responder`.
         latency: Seconds to wait before answering each chat completion.
@@ -187,7 +201,8 @@ class StubServer:
         api_key: If set, requests whose ``Authorization: Bearer`` differs get 401.
         retry_after: ``Retry-After`` value (seconds) sent with ``"429"`` faults.
         hang_seconds: How long a ``"hang"`` fault waits before closing.
-        record_requests: Whether to keep every request body in :attr:`requests`.
+        record_requests: Whether to keep every request body in :attr:`requests`
+            (the CLI turns it off so long benchmarks do not grow memory).
         host: Interface to bind.
         port: Port to bind; 0 picks a free one.
 
@@ -331,6 +346,7 @@ class StubServer:
         fault = self.faults.get(number)
         if fault is None and self.fault_rule is not None:
             fault = self.fault_rule(number, body)
+            fault = None if fault is None else str(fault)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         if fault is not None and fault != "empty":
@@ -338,7 +354,8 @@ class StubServer:
 
         count = n if self.honour_n else 1
         contents = ["" if fault == "empty" else self.responder(body, i) for i in range(count)]
-        prompt_tokens = sum(len(_text_of(m.get("content")).split()) for m in body.get("messages") or [] if isinstance(m, dict))
+        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+        prompt_tokens = sum(len(_text_of(m.get("content")).split()) for m in messages)  # ~words
         completion_tokens = sum(len(c.split()) for c in contents)
         return web.json_response(
             {
@@ -347,7 +364,12 @@ class StubServer:
                 "created": int(time.time()),
                 "model": model,
                 "choices": [
-                    {"index": i, "message": {"role": "assistant", "content": c}, "logprobs": None, "finish_reason": "stop"}
+                    {
+                        "index": i,
+                        "message": {"role": "assistant", "content": c},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
                     for i, c in enumerate(contents)
                 ],
                 "usage": {
@@ -360,8 +382,9 @@ class StubServer:
 
     async def _fault(self, request: web.Request, fault: str) -> web.StreamResponse:
         if fault == "429":
-            retry = f"{self.retry_after:g}"
-            return _error(429, "Rate limit reached (stub fault).", "requests", "rate_limit_exceeded", **{"Retry-After": retry})
+            headers = {"Retry-After": f"{self.retry_after:g}"}
+            message = "Rate limit reached (stub fault)."
+            return _error(429, message, "requests", "rate_limit_exceeded", **headers)
         if fault == "500":
             return _error(500, "The server had an error (stub fault).", "server_error", None)
         if fault == "503":
@@ -386,8 +409,12 @@ class StubServer:
     async def _start_async(self) -> None:
         self._stopping = asyncio.Event()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
         self.port = sock.getsockname()[1]
         self._runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -400,7 +427,7 @@ class StubServer:
             await self._runner.cleanup()
             self._runner = None
 
-    def start(self) -> "StubServer":
+    def start(self) -> StubServer:
         """Starts serving on a background thread; returns ``self`` once ready."""
         if self._thread is not None:
             raise RuntimeError("StubServer already started")
@@ -414,6 +441,7 @@ class StubServer:
                 self._loop.run_until_complete(self._start_async())
             except BaseException as exc:  # noqa: BLE001 - re-raised in start()
                 failure.append(exc)
+                self._loop.close()
                 ready.set()
                 return
             ready.set()
@@ -438,7 +466,7 @@ class StubServer:
         self._thread.join(timeout=10)
         self._thread = None
 
-    def __enter__(self) -> "StubServer":
+    def __enter__(self) -> StubServer:  # noqa: PYI034
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -451,7 +479,8 @@ class StubServer:
             on_start: Called with :attr:`base_url` once the server listens.
 
         Example:
-            >>> # asyncio.run(StubServer(port=8000).serve_forever(print))
+            ``asyncio.run(StubServer(port=8000).serve_forever(print))`` prints
+            ``http://127.0.0.1:8000/v1`` and serves until interrupted.
         """
         await self._start_async()
         try:
@@ -482,7 +511,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", action="append", help="served model name (repeatable)")
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--no-honour-n", action="store_true", help="always answer with one choice")
-    parser.add_argument("--fault", action="append", type=_parse_fault, default=[], help="N=FAULT (repeatable)")
+    parser.add_argument(
+        "--fault", action="append", type=_parse_fault, default=[], help="N=FAULT, e.g. 3=500 (repeatable)"
+    )
     args = parser.parse_args(argv)
     server = StubServer(
         args.model or ["stub-model"],

@@ -22,7 +22,9 @@ from distilabel_nb.stub_server import StubServer, instance_from_schema
 MODEL = "stub-model"
 
 
-def client(server: StubServer, *, api_key: str = "test-key", timeout: float = 5.0, max_retries: int = 0) -> openai.OpenAI:
+def client(
+    server: StubServer, *, api_key: str = "test-key", timeout: float = 5.0, max_retries: int = 0
+) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.base_url, api_key=api_key, max_retries=max_retries, timeout=timeout)
 
 
@@ -181,9 +183,11 @@ def test_fault_429_is_rate_limit_error_with_retry_after(retry_after, header):
 
 @pytest.mark.parametrize("fault", ["500", "503"])
 def test_fault_5xx_is_internal_server_error(fault):
-    with StubServer(latency=0.0, faults={1: fault}) as server:
-        with pytest.raises(openai.InternalServerError) as info:
-            ask(client(server))
+    with (
+        StubServer(latency=0.0, faults={1: fault}) as server,
+        pytest.raises(openai.InternalServerError) as info,
+    ):
+        ask(client(server))
     assert info.value.status_code == int(fault)
     assert info.value.body["type"] == "server_error"
 
@@ -237,9 +241,8 @@ def test_fault_drop_is_a_connection_error():
         assert time.perf_counter() - start < 2.0
         assert ask(c).choices[0].message.content
     assert type(info.value) is openai.APIConnectionError  # not a timeout
-    with StubServer(latency=0.0, faults={1: "drop"}) as server:
-        with pytest.raises(http.client.RemoteDisconnected):
-            raw_post(server, body())
+    with StubServer(latency=0.0, faults={1: "drop"}) as server, pytest.raises(http.client.RemoteDisconnected):
+        raw_post(server, body())
 
 
 def test_fault_malformed_body_raises_json_decode_error_in_the_sdk():
@@ -361,11 +364,12 @@ def test_response_format_json_schema_works_with_sdk_parse():
         kind: str = "default-kind"
 
     with StubServer(latency=0.0) as server:
-        reply = client(server).chat.completions.parse(
-            model=MODEL, messages=[{"role": "user", "content": "hi"}], response_format=Out
-        )
+        c = client(server)
+        parse = getattr(c.chat.completions, "parse", None) or c.beta.chat.completions.parse  # older SDKs
+        reply = parse(model=MODEL, messages=[{"role": "user", "content": "hi"}], response_format=Out)
     parsed = reply.choices[0].message.parsed
-    assert parsed == Out(name="x", score=1, ratio=1.0, ok=True, inner=Inner(tag="x"), items=[], kind="default-kind")
+    expected = Out(name="x", score=1, ratio=1.0, ok=True, inner=Inner(tag="x"), items=[], kind="default-kind")
+    assert parsed == expected
 
 
 def test_instance_from_schema_minimal_instances():
@@ -388,8 +392,19 @@ def test_instance_from_schema_minimal_instances():
 
 def test_cli_serves_in_foreground_and_prints_base_url():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "distilabel_nb.stub_server", "--port", "0", "--latency", "0",
-         "--model", "cli-model", "--fault", "1=503"],
+        [
+            sys.executable,
+            "-m",
+            "distilabel_nb.stub_server",
+            "--port",
+            "0",
+            "--latency",
+            "0",
+            "--model",
+            "cli-model",
+            "--fault",
+            "1=503",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

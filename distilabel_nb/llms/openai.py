@@ -16,6 +16,12 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key"  # sent to servers that need none; the SDK requires some value
 
 
+def _rejects_json_schema(exc: Exception) -> bool:
+    import openai
+
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 422, 500) and "json_schema" in str(exc)
+
+
 class OpenAILLM(LLM):
     """A model behind an OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, …).
 
@@ -73,6 +79,7 @@ class OpenAILLM(LLM):
         self.max_retries = max_retries
         self._client: "openai.AsyncOpenAI | None" = None
         self._server_honours_n: bool | None = None
+        self._schema_style = "json_schema"
 
     @property
     def model_name(self) -> str:
@@ -110,11 +117,13 @@ class OpenAILLM(LLM):
         if n > 1:
             kwargs["n"] = n
         if schema is not None:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": self.task.name, "schema": schema, "strict": True},
-            }
+            kwargs["response_format"] = self._response_format(schema)
         return kwargs
+
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self._schema_style == "json_object":  # llama.cpp's server: a schema inside json_object
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": self.task.name, "schema": schema, "strict": True}}
 
     async def _request(self, prompt: FormattedPrompt, n: int, schema: dict[str, Any] | None) -> list[Completion]:
         if isinstance(prompt, str):
@@ -139,7 +148,14 @@ class OpenAILLM(LLM):
         while len(completions) < num_generations:
             wanted = num_generations - len(completions)
             ask = wanted if self._server_honours_n is not False else 1
-            got = await self._request(prompt, ask, schema)
+            try:
+                got = await self._request(prompt, ask, schema)
+            except Exception as exc:
+                if schema is None or self._schema_style != "json_schema" or not _rejects_json_schema(exc):
+                    raise
+                # Servers such as llama.cpp's take the schema inside a json_object format.
+                self._schema_style = "json_object"
+                got = await self._request(prompt, ask, schema)
             if ask > 1:
                 self._server_honours_n = len(got) >= ask
             completions.extend(got[:wanted])
