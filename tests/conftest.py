@@ -41,6 +41,10 @@ class ScriptedLLM(LLM):
     def model_name(self) -> str:
         return self.name
 
+    @property
+    def model_identity(self):
+        return {"model": self.name, "responder": id(self.respond)}
+
     async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema=None) -> list[Completion]:
         self.history.append(prompt)
         self.in_flight += 1
@@ -53,6 +57,14 @@ class ScriptedLLM(LLM):
         finally:
             self.in_flight -= 1
             self.call_log.append(("end", time.monotonic()))
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Each test gets its own empty call cache."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("DISTILABEL_NB_CACHE_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture

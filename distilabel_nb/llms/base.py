@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from distilabel_nb import runtime
+from distilabel_nb.cache import CallCache, shared_cache
 from distilabel_nb.display.html import HTMLRepr
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, known_formats
 from distilabel_nb.tasks.base import OutputParseError, Task
@@ -33,6 +34,7 @@ class Completion:
 
     text: str
     usage: dict[str, int] = field(default_factory=dict)
+    cached: bool = False
 
 
 @dataclass
@@ -50,6 +52,7 @@ class LLMOutput(HTMLRepr):
     error: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     error_kind: ErrorKind | None = None
+    cached: bool = False
 
     @property
     def ok(self) -> bool:
@@ -118,6 +121,9 @@ class LLM(HTMLRepr, ABC):
         prompt_formatting_fn: A function ``Prompt -> str | messages``; takes precedence
             over ``prompt_format``.
         max_concurrency: Most calls in flight at once.
+        cache: ``True`` (default) stores every answer and reuses it for the same call;
+            ``"refresh"`` calls again and overwrites; ``False`` turns caching off; or a
+            :class:`~distilabel_nb.cache.CallCache` to use a given database.
         **generation_kwargs: See :class:`GenerationParams`.
     """
 
@@ -131,6 +137,7 @@ class LLM(HTMLRepr, ABC):
         prompt_format: str | None = None,
         prompt_formatting_fn: FormattingFn | None = None,
         max_concurrency: int = 1,
+        cache: "bool | Literal['refresh'] | CallCache" = True,
         **generation_kwargs: Any,
     ):
         if not isinstance(task, Task):
@@ -148,6 +155,19 @@ class LLM(HTMLRepr, ABC):
         self.max_concurrency = max_concurrency
         self.params = make_generation_params(**generation_kwargs)
         self._semaphore: asyncio.Semaphore | None = None
+        if isinstance(cache, CallCache):
+            self.cache, self.cache_refresh = cache, False
+        elif cache is True or cache == "refresh":
+            self.cache, self.cache_refresh = shared_cache(), cache == "refresh"
+        elif cache is False or cache is None:
+            self.cache, self.cache_refresh = None, False
+        else:
+            raise ValueError(f"Invalid cache={cache!r} (allowed: True, False, 'refresh' or a CallCache)")
+
+    @property
+    def model_identity(self) -> dict[str, Any]:
+        """What identifies the model in the cache key; backends add where it runs."""
+        return {"model": self.model_name}
 
     @property
     @abstractmethod
@@ -189,20 +209,39 @@ class LLM(HTMLRepr, ABC):
             schema = self.task.response_schema(inputs)
         except (ValueError, TypeError) as exc:
             return self._outputs_for_error(None, "input", str(exc), num_generations)
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.max_concurrency)
-        try:
-            async with self._semaphore:
-                completions = await self._complete(prompt_used, num_generations, schema)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a failed call becomes the row's error; the run goes on
-            kind, message = self.describe_error(exc)
-            return self._outputs_for_error(prompt_used, kind, message, num_generations)
-        return [self._parse(prompt_used, completion, inputs) for completion in completions]
+        keys = [self._cache_key(prompt_used, schema, i) for i in range(num_generations)] if self.cache is not None else []
+        found = self.cache.get_many(keys) if self.cache is not None and not self.cache_refresh else {}
+        completions: list[Completion | None] = [
+            Completion(*found[key], cached=True) if key in found else None for key in keys
+        ] or [None] * num_generations
+        missing = [i for i, completion in enumerate(completions) if completion is None]
+        if missing:
+            if self._semaphore is None:
+                self._semaphore = asyncio.Semaphore(self.max_concurrency)
+            try:
+                async with self._semaphore:
+                    fresh = await self._complete(prompt_used, len(missing), schema)
+                if len(fresh) != len(missing):
+                    raise RuntimeError(f"the backend returned {len(fresh)} answers for {len(missing)} asked")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a failed call becomes the row's error; the run goes on
+                kind, message = self.describe_error(exc)
+                return self._outputs_for_error(prompt_used, kind, message, num_generations)
+            for i, completion in zip(missing, fresh):
+                completions[i] = completion
+                if self.cache is not None:
+                    self.cache.put(keys[i], completion.text, completion.usage)
+        return [self._parse(prompt_used, completion, inputs) for completion in completions if completion is not None]
+
+    def _cache_key(self, prompt_used: FormattedPrompt, schema: dict[str, Any] | None, index: int) -> str:
+        return CallCache.key(
+            backend=self.backend, model=self.model_identity, prompt=prompt_used,
+            params=self.params.model_dump(), index=index, schema=schema,
+        )
 
     def _parse(self, prompt_used: FormattedPrompt, completion: Completion, inputs: dict[str, Any]) -> LLMOutput:
-        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage)
+        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached)
         try:
             output.parsed_output = self.task.parse_output_for(completion.text, inputs)
         except OutputParseError as exc:

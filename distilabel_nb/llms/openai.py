@@ -38,7 +38,11 @@ class OpenAILLM(LLM):
             ``base_url`` may need none). Never shown in reprs, errors or outputs.
         max_concurrency: Most requests in flight.
         timeout: Seconds before a request is abandoned.
-        max_retries: Retries on rate limits, server errors and dropped connections.
+        max_retries: Retries on rate limits (honouring ``Retry-After``), server errors,
+            timeouts and dropped connections, with exponential backoff and jitter.
+        requests_per_minute: Optional cap on requests sent per minute.
+        tokens_per_minute: Optional cap on tokens per minute (prompt estimate plus
+            ``max_new_tokens``, counted when a request is sent).
         **kwargs: Prompt format and generation parameters, see :class:`LLM`.
 
     Example:
@@ -57,7 +61,9 @@ class OpenAILLM(LLM):
         api_key: str | None = None,
         max_concurrency: int = 8,
         timeout: float = 120.0,
-        max_retries: int = 2,
+        max_retries: int = 4,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
         **kwargs: Any,
     ):
         super().__init__(task, max_concurrency=max_concurrency, **kwargs)
@@ -77,6 +83,12 @@ class OpenAILLM(LLM):
         self.__api_key = key
         self.timeout = timeout
         self.max_retries = max_retries
+        for name, value in (("requests_per_minute", requests_per_minute), ("tokens_per_minute", tokens_per_minute)):
+            if value is not None and value <= 0:
+                raise ValueError(f"Invalid {name}={value!r} (allowed: a number > 0, or None for no limit)")
+        self.requests_per_minute = requests_per_minute
+        self.tokens_per_minute = tokens_per_minute
+        self._limiters: dict[str, Any] | None = None
         self._client: "openai.AsyncOpenAI | None" = None
         self._server_honours_n: bool | None = None
         self._schema_style = "json_schema"
@@ -125,7 +137,28 @@ class OpenAILLM(LLM):
             return {"type": "json_object", "schema": schema}
         return {"type": "json_schema", "json_schema": {"name": self.task.name, "schema": schema, "strict": True}}
 
+    async def _respect_rate_limits(self, prompt: FormattedPrompt, n: int) -> None:
+        if self.requests_per_minute is None and self.tokens_per_minute is None:
+            return
+        if self._limiters is None:
+            from aiolimiter import AsyncLimiter
+
+            self._limiters = {}
+            # Per-second buckets: requests are spread over the minute instead of sent in one burst.
+            if self.requests_per_minute:
+                self._limiters["requests"] = AsyncLimiter(self.requests_per_minute / 60, 1)
+            if self.tokens_per_minute:
+                self._limiters["tokens"] = AsyncLimiter(self.tokens_per_minute / 60, 1)
+        if "requests" in self._limiters:
+            await self._limiters["requests"].acquire()
+        if "tokens" in self._limiters:
+            limiter = self._limiters["tokens"]
+            text = prompt if isinstance(prompt, str) else " ".join(m["content"] for m in prompt)
+            estimate = len(text) // 4 + self.params.max_new_tokens * n  # ~4 characters per token
+            await limiter.acquire(min(estimate, limiter.max_rate))
+
     async def _request(self, prompt: FormattedPrompt, n: int, schema: dict[str, Any] | None) -> list[Completion]:
+        await self._respect_rate_limits(prompt, n)
         if isinstance(prompt, str):
             response = await self.client.completions.create(prompt=prompt, **self._request_kwargs(n))
             texts = [choice.text or "" for choice in response.choices]

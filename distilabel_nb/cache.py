@@ -1,0 +1,126 @@
+"""The call cache: every model call stored by content, so nothing is paid for twice.
+
+A call is identified by the backend, the model's identity (name + base URL, or the GGUF
+file), the exact prompt sent, the generation parameters, the answer schema and the
+generation index. The raw answer and its token usage are stored; parsing runs again on
+every hit, so a fixed parser applies to old answers. A re-run costs nothing and a run
+killed half way resumes where it stopped.
+
+The database is one sqlite file (WAL mode), safe for several threads and for several
+processes on one machine. Its folder is ``DISTILABEL_NB_CACHE_DIR``, or the user cache
+folder (``platformdirs``).
+
+Example:
+    >>> cache = CallCache(":memory:")
+    >>> key = cache.key(backend="openai", model={"model": "m"}, prompt="hi", params={}, index=0)
+    >>> cache.put(key, "hello", {"completion_tokens": 1})
+    >>> cache.get_many([key])[key]
+    ('hello', {'completion_tokens': 1})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR_ENV = "DISTILABEL_NB_CACHE_DIR"
+CACHE_FILE = "calls.sqlite"
+
+
+def default_cache_path() -> Path:
+    """``$DISTILABEL_NB_CACHE_DIR/calls.sqlite``, or the same file in the user cache folder."""
+    folder = os.environ.get(CACHE_DIR_ENV)
+    if not folder:
+        import platformdirs
+
+        folder = platformdirs.user_cache_dir("distilabel_nb")
+    return Path(folder).expanduser() / CACHE_FILE
+
+
+class CallCache:
+    """A content-addressed store of model answers in sqlite.
+
+    Args:
+        path: The database file (default: :func:`default_cache_path`), or ``":memory:"``.
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = str(path) if path is not None else str(default_cache_path())
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        with self._lock:
+            self._db.execute("PRAGMA busy_timeout=30000")
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process (not a power cut) and is fast.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, answer TEXT NOT NULL, "
+                "usage TEXT NOT NULL, created REAL NOT NULL)"
+            )
+
+    @staticmethod
+    def key(*, backend: str, model: dict[str, Any], prompt: Any, params: dict[str, Any], index: int, schema: Any = None) -> str:
+        """The content hash that identifies one call (never includes credentials)."""
+        material = json.dumps(
+            {"backend": backend, "model": model, "prompt": prompt, "params": params, "index": index, "schema": schema},
+            sort_keys=True, ensure_ascii=False, default=str,
+        )
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def get_many(self, keys: list[str]) -> dict[str, tuple[str, dict[str, int]]]:
+        """Stored ``(answer, usage)`` for each key that is present."""
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        with self._lock:
+            rows = self._db.execute(f"SELECT key, answer, usage FROM calls WHERE key IN ({marks})", keys).fetchall()
+        return {key: (answer, json.loads(usage)) for key, answer, usage in rows}
+
+    def put(self, key: str, answer: str, usage: dict[str, int]) -> None:
+        """Store an answer (replacing any earlier one for the same call)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO calls (key, answer, usage, created) VALUES (?, ?, ?, ?)",
+                (key, answer, json.dumps(usage), time.time()),
+            )
+
+    def __bool__(self) -> bool:  # an empty cache is still a cache
+        return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+
+    def clear(self) -> None:
+        """Forget every stored answer."""
+        with self._lock:
+            self._db.execute("DELETE FROM calls")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __repr__(self) -> str:
+        return f"CallCache({self.path!r})"
+
+
+_shared: dict[str, CallCache] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_cache(path: str | Path | None = None) -> CallCache:
+    """One :class:`CallCache` per database file in this process."""
+    resolved = str(path) if path is not None else str(default_cache_path())
+    with _shared_lock:
+        if resolved not in _shared:
+            _shared[resolved] = CallCache(resolved)
+        return _shared[resolved]
