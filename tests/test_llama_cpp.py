@@ -86,3 +86,36 @@ def test_labeller_on_the_real_model_parses_or_reports(shared_llama):
     else:  # what could not be read is said, and what could be read is kept
         assert output.error_kind == "parse" and "text" in output.error
         assert output.parsed_output is not None and len(output.parsed_output["rating"]) == 2
+
+
+def test_cancel_stops_a_running_decode_within_a_token(shared_llama, monkeypatch):
+    import time
+
+    from distilabel_nb import runtime
+
+    llm = LlamaCppLLM(task=TextGenerationTask(), model=shared_llama, max_new_tokens=2000, temperature=0.0, cache=False)
+    finished = []
+    blocking = llm._complete_blocking
+
+    def recording(*args):
+        completions = blocking(*args)
+        finished.append((time.monotonic(), completions[0].usage["completion_tokens"]))
+        return completions
+
+    monkeypatch.setattr(llm, "_complete_blocking", recording)
+    prompt = [{"role": "user", "content": "Count from 1 to 1000, one number per line."}]
+    future = runtime.submit(llm._complete(prompt, 1))
+    while not llm._call_lock.locked():
+        time.sleep(0.01)
+    time.sleep(1.0)  # decoding is under way
+    cancelled_at = time.monotonic()
+    future.cancel()
+    while not finished:
+        assert time.monotonic() - cancelled_at < 30, "the decode went on after cancel"
+        time.sleep(0.01)
+    stopped_at, tokens = finished[0]
+    # counting to 1000 takes ~4000 tokens; it stopped right after the cancel instead
+    assert tokens < 400
+    llm.params.max_new_tokens = 4
+    (output,) = llm.generate([{"input": "Say hi."}], num_generations=1)[0]
+    assert output.ok

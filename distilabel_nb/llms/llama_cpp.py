@@ -132,12 +132,25 @@ class LlamaCppLLM(LLM):
             stop=p.stop or [],
         )
 
-    def _complete_blocking(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None) -> list[Completion]:
+    def _complete_blocking(
+        self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None, cancelled: threading.Event
+    ) -> list[Completion]:
         llama = self.llama
+        end_of_text = llama.token_eos()
+
+        def stop_when_cancelled(input_ids, scores):
+            # Called once per decoded token: once cancelled, only end-of-text can follow, so
+            # the decode ends at the next token (exceptions here would be swallowed by llama.cpp).
+            if cancelled.is_set():
+                scores[:] = -float("inf")
+                scores[end_of_text] = 0.0
+            return scores
+
         completions = []
         with self._call_lock:
             for index in range(num_generations):
                 kwargs = self._sampling_kwargs(index)
+                kwargs["logits_processor"] = [stop_when_cancelled]
                 if isinstance(prompt, str):
                     if schema is not None:
                         kwargs["grammar"] = _grammar_for(schema)
@@ -153,7 +166,12 @@ class LlamaCppLLM(LLM):
         return completions
 
     async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None = None) -> list[Completion]:
-        return await asyncio.to_thread(self._complete_blocking, prompt, num_generations, schema)
+        cancelled = threading.Event()
+        try:
+            return await asyncio.to_thread(self._complete_blocking, prompt, num_generations, schema, cancelled)
+        except asyncio.CancelledError:
+            cancelled.set()  # the worker thread stops at its next token
+            raise
 
     def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
         if isinstance(exc, ValueError) and "context window" in str(exc):
