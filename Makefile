@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install demo test test-fast browser-deps clean
+.PHONY: install demo test test-fast browser-deps clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,15 @@ browser-deps: install
 ## The whole suite: unit, real model, real server, notebooks, browser.
 test: install browser-deps
 	$(PYTEST) tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+	$(BIN)/mkdocs build --strict
 
 ## Without the browser tests.
 test-fast: install
 	DISTILABEL_NB_SKIP_BROWSER=1 $(PYTEST) tests notebooks --nbval-lax --nbval-current-env -m "not browser"
+
+## The documentation site, built into site/ with strict link and reference checks.
+docs: install
+	$(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache
