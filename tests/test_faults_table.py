@@ -11,7 +11,6 @@ import pytest
 
 from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, Task, TextGenerationTask, UltraFeedbackTask, pipeline
 from distilabel_nb.stub_server import StubServer, last_user_text
-from distilabel_nb.tasks import SelfInstructTask
 
 
 def generator(server, **kwargs):
@@ -155,7 +154,8 @@ def test_bad_dataset_inputs_are_refused_before_any_call():
         pipe = Pipeline(generator=generator(server))
         with pytest.raises(ValueError, match=r"missing column\(s\) \['input'\]; available columns: \['question'\].*rename"):
             pipe.generate([{"question": "a"}], display_progress_bar=False)
-        both = Pipeline(generator=OpenAILLM("m", SelfInstructTask(), base_url=server.base_url),
+        instructions_writer = Task.from_template("Write a request about {{ input }}", inputs=["input"], outputs=["instructions"], name="SelfInstructTask")
+        both = Pipeline(generator=OpenAILLM("m", instructions_writer, base_url=server.base_url),
                         labeller=OpenAILLM("m", UltraFeedbackTask(), base_url=server.base_url))
         with pytest.raises(ValueError, match=r"The generator \(SelfInstructTask\) produces \['instructions'\]; the labeller"):
             both.generate([{"input": "a"}], display_progress_bar=False)
