@@ -280,6 +280,18 @@ class Pipeline(HTMLRepr):
             if bars is not None:
                 bars.close()
 
+    def panel(self, dataset: Any = None):
+        """An interactive run panel (ipywidgets) offering this pipeline's LLMs and ``dataset``.
+
+        See :class:`distilabel_nb.widgets.Panel`.
+
+        Example:
+            >>> pipe.panel(df)  # doctest: +SKIP
+        """
+        from distilabel_nb.widgets.panel import Panel
+
+        return Panel(dataset, generator=self.generator, labeller=self.labeller)
+
     def __repr__(self) -> str:
         return f"Pipeline(generator={self.generator!r}, labeller={self.labeller!r})"
 

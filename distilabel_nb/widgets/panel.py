@@ -1,0 +1,508 @@
+"""The run panel: pick data, task and models, run batches with live progress, export.
+
+The panel builds a :class:`~distilabel_nb.pipeline.Pipeline` from its widgets and starts
+it on the package's background loop (``Pipeline.start``), so the kernel stays free while
+the run goes on. A small thread (:func:`~distilabel_nb.widgets.progress.follow`) reads the
+run's state snapshots and updates the widgets; it never drives the pipeline.
+
+Example:
+    >>> from distilabel_nb.widgets import Panel
+    >>> panel = Panel()                        # the bundled sample instructions
+    >>> panel.data.rows.value = 2
+    >>> panel.generator.max_new_tokens.value = 16
+    >>> panel.labeller.enabled.value = False
+    >>> panel.run_button.click()               # doctest: +SKIP
+    >>> panel.wait().shape                     # doctest: +SKIP
+    (2, 7)
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import pandas as pd
+
+from distilabel_nb.llms.base import LLM
+from distilabel_nb.pipeline import Pipeline
+from distilabel_nb.run import Run, RunEvent, RunState
+from distilabel_nb.widgets import choices, views
+from distilabel_nb.widgets.progress import RunProgress, follow, format_duration, require_ipywidgets
+from distilabel_nb.widgets.sections import DataSection, ModelSection
+
+if TYPE_CHECKING:
+    import ipywidgets
+
+#: Finished rows shown in the live table.
+LATEST_ROWS = 5
+#: Most text columns and rating columns the live table shows.
+TABLE_TEXT_COLUMNS = 3
+TABLE_RATING_COLUMNS = 2
+
+_TAB_TITLES = ("Data", "Generator", "Labeller", "Prompt preview")
+
+
+class Panel:
+    """An ipywidgets panel that configures and runs a pipeline, with live progress.
+
+    Args:
+        dataset: A DataFrame, a list of dicts or a ``datasets.Dataset`` to offer as
+            "Your data"; without it the panel starts on the bundled sample instructions.
+        generator: An LLM to offer as the generator ("Pipeline's LLM"), with its task.
+        labeller: An LLM to offer as the labeller.
+
+    Attributes:
+        data: the Data tab (:class:`~distilabel_nb.widgets.sections.DataSection`).
+        generator, labeller: the model tabs (:class:`~distilabel_nb.widgets.sections.ModelSection`).
+        preview: the prompt preview (``ipywidgets.HTML``).
+        run_button, stop_button: start and stop a run.
+        cache: the call cache mode: ``True`` reuses stored answers, ``"refresh"`` asks the
+            models again (and stores the new answers), ``False`` turns the cache off.
+        progress: the bars and numbers (:class:`~distilabel_nb.widgets.progress.RunProgress`).
+        table: the latest finished rows (``ipywidgets.HTML``).
+        message: what the panel has to say (errors included) (``ipywidgets.HTML``).
+        export_format, export_path, export_button: write the result to a file.
+        widget: the whole panel (``ipywidgets.VBox``); the panel displays as it.
+        last_error: the exception behind the last error message, for debugging.
+
+    Example:
+        >>> panel = Panel(pd.DataFrame({"question": ["Name a prime number."]}))
+        >>> panel.data.mapping["input"].value
+        'question'
+    """
+
+    def __init__(self, dataset: Any = None, *, generator: LLM | None = None, labeller: LLM | None = None):
+        w = require_ipywidgets()
+        self._lock = threading.RLock()
+        self._run: Run | None = None
+        self._pipeline: Pipeline | None = None
+        self._own_llms: list[LLM] = []
+        self._labels: pd.Index | None = None
+        self._run_number = 0
+        self._busy = False
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stop_requested_at: float | None = None
+        self._dry_run_passed = False
+        self._latest: collections.deque[int] = collections.deque(maxlen=LATEST_ROWS)
+        self._table_done = -1
+        self._status = ("ready", "")
+        self._building = True
+        self.last_error: BaseException | None = None
+        self.stop_seconds: float | None = None
+
+        self.header = w.HTML()
+        self.data = DataSection(dataset, self._config_changed)
+        both_given = generator is not None or labeller is not None
+        self.generator = ModelSection("generator", generator, self._config_changed,
+                                      enabled=generator is not None or not both_given, max_new_tokens=256)
+        self.labeller = ModelSection("labeller", labeller, self._config_changed,
+                                     enabled=labeller is not None or not both_given, max_new_tokens=512)
+        self.preview = w.HTML()
+        self.tabs = w.Tab(children=[self.data.widget, self.generator.widget, self.labeller.widget, self.preview])
+        self.tabs.titles = _TAB_TITLES
+        self.tabs.add_class("dnb-tabs")
+
+        self.run_button = w.Button(description="Run", icon="play", button_style="primary",
+                                   tooltip="Run the pipeline on the chosen rows", layout=w.Layout(width="110px"))
+        self.stop_button = w.Button(description="Stop", icon="stop", disabled=True,
+                                    tooltip="Stop the run; finished rows are kept", layout=w.Layout(width="110px"))
+        self.cache = w.Dropdown(options=[(label, value) for value, label in choices.CACHE_MODES], value=True,
+                                layout=w.Layout(width="200px"))
+        self.message = w.HTML()
+        self.progress = RunProgress(RunState(total_rows=0, has_generator=True, has_labeller=True))
+        self.table = w.HTML(views.live_table(pd.DataFrame(), [], [], []))
+        self.export_format = w.Dropdown(options=[("JSONL", "jsonl"), ("CSV", "csv"), ("Parquet", "parquet")],
+                                        value="jsonl", layout=w.Layout(width="110px"))
+        self.export_path = w.Text(value="distilabel_nb_result.jsonl", placeholder="file to write",
+                                  layout=w.Layout(width="380px"))
+        self.export_button = w.Button(description="Export", icon="download", disabled=True,
+                                      tooltip="Write panel.result to the file", layout=w.Layout(width="110px"))
+        self.export_message = w.HTML()
+        self._result_note = w.HTML(views.hint("panel.result holds the DataFrame once a run starts"))
+
+        self.run_button.on_click(self._guarded(lambda _: self.run(), "Could not start the run"))
+        self.stop_button.on_click(self._guarded(lambda _: self.stop(), "Could not stop the run"))
+        self.export_button.on_click(self._guarded(lambda _: self._export_clicked(), "Could not export"))
+        self.export_format.observe(lambda change: self._format_changed(change["new"]), names="value")
+
+        gap = w.Layout(align_items="center", grid_gap="8px")
+        self.widget = w.VBox([
+            self.header,
+            self.tabs,
+            w.HBox([self.run_button, self.stop_button, self.cache], layout=w.Layout(
+                align_items="center", grid_gap="8px", margin="12px 0 4px 0")),
+            self.message,
+            self.progress.widget,
+            w.HTML(views.section_title("Latest finished rows")),
+            self.table,
+            w.HTML(views.section_title("Result")),
+            w.HBox([self._result_note], layout=gap),
+            w.HBox([self.export_format, self.export_path, self.export_button], layout=gap),
+            self.export_message,
+        ])
+        self.widget.add_class("dnb-panel")
+        self._building = False
+        self._config_changed()
+
+    # -- display --
+    def _repr_mimebundle_(self, **kwargs: Any):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        rows, origin = self.data.describe()
+        state = self._run.state if self._run is not None else None
+        progress = f", done={state.done}/{state.total_rows}" if state is not None else ""
+        return (f"Panel(data={rows} {origin}, generator={self.generator!r}, labeller={self.labeller!r}, "
+                f"status={self._status[0]}{progress})")
+
+    # -- messages --
+    def _say(self, kind: str, title: str, detail: str = "") -> None:
+        self.message.value = views.note(kind, title, detail)
+
+    def _guarded(self, action: Callable[[Any], Any], title: str) -> Callable[[Any], None]:
+        """A click handler that shows errors in the panel instead of a traceback."""
+
+        def handler(button: Any) -> None:
+            try:
+                action(button)
+            except Exception as exc:
+                self.last_error = exc
+                self._say("error", title, _readable(exc))
+
+        return handler
+
+    def _set_status(self, status: str, detail: str = "") -> None:
+        self._status = (status, detail)
+        self._render_header()
+
+    def _render_header(self) -> None:
+        flow = [self.data.describe()]
+        for section in (self.generator, self.labeller):
+            task, model = section.describe()
+            if task:
+                flow.append((task, model))
+        if len(flow) == 1:
+            flow.append(("no model chosen", ""))
+        self.header.value = views.header(flow, views.status_pill(self._status[0], self._run_number, self._status[1]))
+
+    # -- configuration --
+    def _config_changed(self) -> None:
+        if self._building:
+            return
+        try:
+            generator_task = self.generator.build_task()
+            labeller_task = self.labeller.build_task()
+        except Exception as exc:  # a broken registry entry: say so, keep the panel usable
+            self.preview.value = views.note("error", "Could not build the task", _readable(exc))
+            return
+        names = choices.required_inputs(generator_task, labeller_task)
+        if names != list(self.data.mapping):
+            self.data.set_inputs(names)
+        self._render_header()
+        self._render_preview(generator_task, labeller_task)
+
+    def _render_preview(self, generator_task, labeller_task) -> None:
+        row = self.data.first_row()
+        if row is None:
+            self.preview.value = views.note("info", "Load a dataset to see the prompts of its first row.")
+            return
+        blocks = [views.hint("The exact prompts the first row produces, as they are sent to each model.")]
+        n = self.generator.num_generations.value if self.generator.num_generations is not None else 1
+        for section, task in ((self.generator, generator_task), (self.labeller, labeller_task)):
+            if task is None:
+                continue
+            title = "Generator" if section is self.generator else "Labeller"
+            inputs = dict(row)
+            if section is self.labeller and generator_task is not None:
+                for name in generator_task.output_args_names:
+                    inputs[name] = [f"<answer {i + 1} from the generator appears here>" for i in range(n)]
+            config = section.config()
+            try:
+                prompt = choices.render_prompt(task, inputs, config, section.given)
+            except Exception as exc:
+                blocks.append(views.prompt_error(title, _readable(exc)))
+                continue
+            fmt = choices.prompt_format_for(config, section.given)
+            how = ("chat messages; the model applies its own chat template" if fmt == "chat_template"
+                   else f"{fmt} format")
+            blocks.append(views.prompt_block(f"{title} · {task.name}",
+                                             f"{choices.describe_model(config, section.given)} · {how}", prompt))
+        self.preview.value = "".join(blocks)
+
+    # -- running --
+    @property
+    def running(self) -> bool:
+        """Whether a run is going on (until its last update reached the widgets)."""
+        return self._busy
+
+    @property
+    def current_run(self) -> Run | None:
+        """The latest :class:`~distilabel_nb.run.Run` started from the panel."""
+        return self._run
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        """The pipeline of the latest run."""
+        return self._pipeline
+
+    def run(self) -> Run | None:
+        """Start a run with the current settings (what the Run button does).
+
+        Returns the :class:`~distilabel_nb.run.Run`, or ``None`` when a run is already
+        going or the settings cannot work (the panel then says why).
+        """
+        with self._lock:
+            if self._busy:
+                self._say("warning", "A run is already going",
+                          "Wait for it to finish or press Stop; a second run does not start meanwhile.")
+                return None
+            try:
+                frame, labels = self.data.run_frame()
+                generator = self.generator.build(self.cache.value)
+                labeller = self.labeller.build(self.cache.value)
+                if generator is None and labeller is None:
+                    raise ValueError("Turn on the generator, the labeller, or both (Generator and Labeller tabs)")
+                pipeline = Pipeline(generator=generator, labeller=labeller)
+                num_generations = int(self.generator.num_generations.value) if generator is not None else 1
+                run = pipeline.start(frame, num_generations=num_generations)
+            except Exception as exc:
+                self.last_error = exc
+                self._say("error", "Could not start the run", _readable(exc))
+                return None
+            self._busy = True
+            self._idle.clear()
+            self._run, self._pipeline, self._labels = run, pipeline, labels
+            # LLMs built here (not copies of the pipeline's own, which share its client)
+            self._own_llms = [llm for llm, section in ((generator, self.generator), (labeller, self.labeller))
+                              if llm is not None and section.backend.value != choices.GIVEN]
+            self._run_number += 1
+            self._stop_requested_at = None
+            self.stop_seconds = None
+            self._dry_run_passed = False
+            self._latest.clear()
+            self._table_done = -1
+            self.run_button.disabled = True
+            self.stop_button.disabled = False
+            self.stop_button.button_style = "warning"
+            self.export_button.disabled = True
+            self.export_message.value = ""
+            self._say("info", "")
+            self.progress.reset(run.state)
+            self.table.value = views.live_table(pd.DataFrame(), [], [], [])
+            self._set_status("running", "checking the setup on row 1")
+            run.subscribe(self._on_event)
+            follow(run, lambda state, elapsed: self._tick(run, state, elapsed), lambda state: self._over(run, state))
+            return run
+
+    def stop(self) -> None:
+        """Stop the run (what the Stop button does); every finished row is kept."""
+        with self._lock:
+            run = self._run
+            if run is None or not self._busy:
+                self._say("info", "Nothing to stop: no run is going on.")
+                return
+            if self._stop_requested_at is None:
+                self._stop_requested_at = time.monotonic()
+                self._set_status("stopping")
+                self.stop_button.disabled = True
+                run.cancel()
+
+    def wait(self, timeout: float | None = None) -> pd.DataFrame | None:
+        """Block until the current run is over and the panel shows it; return :attr:`result`.
+
+        Raises:
+            TimeoutError: when the run still goes on after ``timeout`` seconds.
+        """
+        if not self._idle.wait(timeout):
+            state = self._run.state if self._run is not None else None
+            where = f" ({state.done}/{state.total_rows} rows)" if state else ""
+            raise TimeoutError(f"the panel's run is still going after {timeout}s{where}")
+        return self.result
+
+    @property
+    def result(self) -> pd.DataFrame | None:
+        """The result DataFrame: the rows finished so far while running, all rows after.
+
+        Rows keep the dataset's index labels; ``None`` before the first run.
+        """
+        run, labels = self._run, self._labels
+        if run is None or labels is None:
+            return None
+        frame = run.dataframe()
+        frame.index = labels.take(frame.index.to_numpy(dtype=int)) if len(frame) else labels[:0]
+        return frame
+
+    # -- updates (background thread) --
+    def _on_event(self, event: RunEvent) -> None:
+        if event.kind == "row_done" and event.row is not None:
+            self._latest.appendleft(event.row)
+        elif event.kind == "dry_run_passed":
+            self._dry_run_passed = True
+
+    def _tick(self, run: Run, state: RunState, elapsed: float) -> None:
+        if run is not self._run:
+            return
+        self.progress.update(state, elapsed)
+        if self._stop_requested_at is None and state.status in ("pending", "running"):
+            detail = "checking the setup on row 1" if state.done == 0 and not self._dry_run_passed else (
+                f"{state.done:,} of {state.total_rows:,} rows")
+            if self._status != ("running", detail):
+                self._set_status("running", detail)
+        if state.done != self._table_done:
+            self._refresh_table(run, state)
+
+    def _refresh_table(self, run: Run, state: RunState) -> None:
+        frame = run.dataframe()  # index = input positions
+        self._table_done = state.done
+        if frame.empty:
+            return
+        positions = [p for p in self._latest if p in frame.index]
+        if len(positions) < min(LATEST_ROWS, len(frame)):  # events seen late: fill with the last rows
+            positions += [p for p in reversed(frame.index.tolist()) if p not in positions]
+        positions = positions[:LATEST_ROWS]
+        latest = frame.loc[positions]
+        pipeline = self._pipeline
+        errors = [c for c in ("generation_error", "labelling_error") if c in frame.columns]
+        self.table.value = views.live_table(latest, positions, _table_columns(pipeline, frame), errors)
+
+    def _over(self, run: Run, state: RunState) -> None:
+        try:
+            if run is not self._run:
+                return
+            if self._stop_requested_at is not None:
+                self.stop_seconds = time.monotonic() - self._stop_requested_at
+            self.progress.update(state)
+            self._refresh_table(run, state)
+            rows = f"{state.done:,} row{'s' if state.done != 1 else ''}"
+            took = format_duration(state.elapsed)
+            if state.status == "finished":
+                self._set_status("finished", f"{rows} in {took}")
+                failed = _failed_rows(self.result)
+                if failed:
+                    self._say("warning", f"Done: {rows} in {took}; {failed} with errors",
+                              "Rows that failed keep their place with the reason in generation_error / "
+                              "labelling_error; the table below shows the latest ones.")
+                else:
+                    self._say("success", f"Done: {rows} in {took}.")
+            elif state.status == "cancelled":
+                self._set_status("cancelled", f"{rows} kept")
+                self._say("warning", f"Stopped: {rows} of {state.total_rows:,} finished and kept.",
+                          "panel.result holds them; press Run to start again from the first row.")
+            else:
+                self._set_status("failed")
+                self.last_error = _run_exception(run)
+                self._say("error", "The run stopped with an error", state.error or "unknown error")
+            self._result_note.value = views.hint(
+                f"panel.result: {state.done:,} row{'s' if state.done != 1 else ''} × "
+                f"{len(self.result.columns) if self.result is not None else 0} columns")
+        finally:
+            if run is self._run:
+                _close_clients(self._own_llms)
+                self.run_button.disabled = False
+                self.stop_button.disabled = True
+                self.stop_button.button_style = ""
+                self.export_button.disabled = state.done == 0
+                self._busy = False
+                self._idle.set()
+
+    # -- export --
+    def _format_changed(self, fmt: str) -> None:
+        path = Path(self.export_path.value.strip() or "distilabel_nb_result")
+        self.export_path.value = str(path.with_suffix(choices.EXPORT_FORMATS[fmt]))
+
+    def export(self, path: str | Path | None = None, fmt: str | None = None) -> Path:
+        """Write :attr:`result` to ``path`` as JSONL, CSV or Parquet.
+
+        Args:
+            path: The file (default: the panel's export path).
+            fmt: ``"jsonl"``, ``"csv"`` or ``"parquet"`` (default: from the path's
+                extension, else the panel's format choice).
+
+        Raises:
+            ValueError: when there is nothing to export yet, or for an unknown format.
+        """
+        frame = self.result
+        if frame is None or frame.empty:
+            raise ValueError("Nothing to export yet: press Run, and wait for a row to finish")
+        target = Path(str(path if path is not None else self.export_path.value))
+        if fmt is None and target.suffix.lower() not in (".jsonl", ".ndjson", ".csv", ".parquet", ".pq"):
+            fmt = self.export_format.value
+        return choices.export_frame(frame, target, fmt)
+
+    def _export_clicked(self) -> None:
+        written = self.export(fmt=self.export_format.value)
+        rows = len(self.result) if self.result is not None else 0
+        self.export_message.value = views.note("success", f"Wrote {rows:,} rows to {written.resolve()}")
+
+
+def _readable(exc: BaseException) -> str:
+    """An exception as one readable line (its message; the type only when there is none)."""
+    text = str(exc).strip()
+    if isinstance(exc, KeyError) and text.startswith("'"):
+        text = f"missing {text}"
+    return text or type(exc).__name__
+
+
+def _close_clients(llms: list[LLM]) -> None:
+    """Close the HTTP clients of server LLMs the panel built for a run that is over."""
+    from distilabel_nb import runtime
+    from distilabel_nb.llms.openai import OpenAILLM
+
+    for llm in llms:
+        if isinstance(llm, OpenAILLM):
+            runtime.submit(llm.client.close())
+
+
+def _run_exception(run: Run) -> BaseException | None:
+    """The exception that ended a failed run (its future settles just after the last event)."""
+    if run.future is None:
+        return None
+    try:
+        return run.future.exception(timeout=5)
+    except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
+        return None
+
+
+def _failed_rows(frame: pd.DataFrame | None) -> int:
+    if frame is None or frame.empty:
+        return 0
+    errors = [c for c in ("generation_error", "labelling_error") if c in frame.columns]
+    if not errors:
+        return 0
+    return int(frame[errors].notna().any(axis=1).sum())
+
+
+def _table_columns(pipeline: Pipeline | None, frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """What the live table shows: an input, the answers, then the labeller's ratings and texts."""
+    text: list[str] = []
+    ratings: list[str] = []
+    labeller_text: list[str] = []
+    if pipeline is not None:
+        if pipeline.generator is not None:
+            text += list(pipeline.generator.task.input_args_names)[:1]
+            text += list(pipeline.generator.task.output_args_names)
+        if pipeline.labeller is not None:
+            if not text:
+                text += list(pipeline.labeller.task.input_args_names)
+            for name in pipeline.labeller.task.output_args_names:
+                (ratings if _numeric_column(frame, name) else labeller_text).append(name)
+    text = [c for c in dict.fromkeys(text) if c in frame.columns][:TABLE_TEXT_COLUMNS]
+    ratings = [c for c in dict.fromkeys(ratings) if c in frame.columns][:TABLE_RATING_COLUMNS]
+    labeller_text = [c for c in labeller_text if c in frame.columns and c not in text][:1]
+    return [(c, "text") for c in text] + [(c, "rating") for c in ratings] + [(c, "text") for c in labeller_text]
+
+
+def _numeric_column(frame: pd.DataFrame, name: str) -> bool:
+    """Whether a column holds numbers (or lists of numbers); judged by its name while all are missing."""
+    values = []
+    for cell in frame[name] if name in frame.columns else []:
+        values += list(cell) if isinstance(cell, (list, tuple)) else [cell]
+    present = [v for v in values if not views.is_missing(v)]
+    if not present:
+        return any(word in name.lower() for word in ("rating", "score", "grade"))
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)

@@ -1,0 +1,182 @@
+"""Live progress of a run as ipywidgets: one bar per step, and the run's numbers.
+
+:class:`RunProgress` only reads :class:`~distilabel_nb.run.RunState` snapshots; :func:`follow`
+feeds it from a small background thread while the run goes on, so the notebook kernel
+stays free (ipykernel sends widget updates from any thread).
+
+Example:
+    >>> run = pipeline.start(dataset)                        # doctest: +SKIP
+    >>> progress = RunProgress(run.state); follow(run, progress.update)  # doctest: +SKIP
+    >>> progress                                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from distilabel_nb.run import Run, RunState
+from distilabel_nb.widgets import views
+
+if TYPE_CHECKING:
+    import ipywidgets
+
+INSTALL_HINT = (
+    "The run panel needs ipywidgets: pip install ipywidgets "
+    "(JupyterLab 4 and Notebook 7 then show widgets without further setup)"
+)
+
+#: Seconds between two refreshes of the widgets while a run goes on.
+REFRESH_SECONDS = 0.2
+
+
+def require_ipywidgets():
+    """Import ipywidgets, or raise an ImportError that says how to install it."""
+    try:
+        import ipywidgets
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+    return ipywidgets
+
+
+def format_duration(seconds: float | None) -> str:
+    """``0:07``, ``12:30``, ``1:02:03``; ``—`` when unknown.
+
+    Example:
+        >>> format_duration(75.4), format_duration(3723), format_duration(None)
+        ('1:15', '1:02:03', '—')
+    """
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "—"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dataclass(frozen=True)
+class ProgressFacts:
+    """What the progress block shows, computed from a state and the time elapsed."""
+
+    elapsed: float
+    rows_per_second: float
+    remaining: float | None
+    tokens: int
+    failures: int
+
+    @classmethod
+    def of(cls, state: RunState, elapsed: float | None = None) -> "ProgressFacts":
+        """``elapsed`` is the live time since the start (``state.elapsed`` only moves on events)."""
+        seconds = state.elapsed if elapsed is None or state.is_over else max(state.elapsed, elapsed)
+        rate = state.done / seconds if seconds > 0 else 0.0
+        left = state.total_rows - state.done
+        remaining = 0.0 if left <= 0 or state.is_over else (left / rate if rate > 0 else None)
+        return cls(seconds, rate, remaining, state.tokens, state.failures)
+
+    def items(self, over: bool) -> list[tuple[str, str, bool]]:
+        rate = f"{self.rows_per_second:.2f}" if self.rows_per_second < 10 else f"{self.rows_per_second:,.0f}"
+        items = [
+            (rate, "rows/s", False),
+            (f"{self.tokens:,}", "tokens", False),
+            (f"{self.failures:,}", "failed" if self.failures else "failures", self.failures > 0),
+            (format_duration(self.elapsed), "elapsed", False),
+        ]
+        if not over:
+            left = format_duration(self.remaining)
+            items.append(("~" + left if self.remaining is not None else left, "left", False))
+        return items
+
+
+BAR_STYLES = {"running": "info", "finished": "success", "cancelled": "warning", "failed": "danger"}
+
+
+class RunProgress:
+    """Progress bars for generation and labelling, and a line of numbers.
+
+    Attributes:
+        generation_bar, labelling_bar: ``ipywidgets.IntProgress`` (value = rows done).
+        generation_count, labelling_count: ``"3 / 4"`` beside each bar.
+        stats: rows/s, tokens, failures, elapsed and remaining time.
+        widget: the ``VBox`` holding all of them.
+    """
+
+    def __init__(self, state: RunState | None = None):
+        w = require_ipywidgets()
+        state = state or RunState(total_rows=0, has_generator=True, has_labeller=True)
+        label_style = {"description_width": "78px"}
+        bar_layout = w.Layout(width="520px", max_width="70%")
+
+        def bar(description: str) -> "ipywidgets.IntProgress":
+            widget = w.IntProgress(value=0, min=0, max=max(state.total_rows, 1), description=description,
+                                   style=label_style, layout=bar_layout)
+            widget.add_class("dnb-bar")
+            return widget
+
+        self.generation_bar = bar("Generating")
+        self.labelling_bar = bar("Labelling")
+        self.generation_count = w.HTML(views.count(0, state.total_rows))
+        self.labelling_count = w.HTML(views.count(0, state.total_rows))
+        self.stats = w.HTML(views.stats(ProgressFacts.of(state).items(over=False)))
+        row_layout = w.Layout(align_items="center", grid_gap="10px")
+        self._generation_row = w.HBox([self.generation_bar, self.generation_count], layout=row_layout)
+        self._labelling_row = w.HBox([self.labelling_bar, self.labelling_count], layout=row_layout)
+        self.widget = w.VBox([self._generation_row, self._labelling_row, self.stats])
+        self.update(state)
+
+    def reset(self, state: RunState) -> None:
+        """Show a new run from zero."""
+        for bar_widget in (self.generation_bar, self.labelling_bar):
+            bar_widget.bar_style = ""
+            bar_widget.value = 0
+            bar_widget.max = max(state.total_rows, 1)
+        self.update(state)
+
+    def update(self, state: RunState, elapsed: float | None = None) -> None:
+        """Show ``state``; ``elapsed`` is the live time since the start."""
+        style = BAR_STYLES.get(state.status, "")
+        for bar_widget, count_widget, done, shown in (
+            (self.generation_bar, self.generation_count, state.generated, state.has_generator),
+            (self.labelling_bar, self.labelling_count, state.labelled, state.has_labeller),
+        ):
+            bar_widget.max = max(state.total_rows, 1)
+            bar_widget.value = min(done, bar_widget.max)
+            bar_widget.bar_style = style if state.status != "pending" else ""
+            count_widget.value = views.count(done, state.total_rows)
+        self._generation_row.layout.display = "" if state.has_generator else "none"
+        self._labelling_row.layout.display = "" if state.has_labeller else "none"
+        self.stats.value = views.stats(ProgressFacts.of(state, elapsed).items(over=state.is_over))
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def follow(run: Run, on_tick: Callable[[RunState, float], None], on_over: Callable[[RunState], None] | None = None,
+           interval: float = REFRESH_SECONDS) -> threading.Thread:
+    """Call ``on_tick(state, elapsed)`` every ``interval`` s while ``run`` goes on, then ``on_over(state)``.
+
+    Runs in a daemon thread and returns it. Exceptions in the callbacks end the
+    following silently only after ``on_over`` had its chance, so a broken view cannot
+    leave a panel stuck in "running".
+    """
+    started = time.monotonic() - run.state.elapsed
+
+    def loop() -> None:
+        try:
+            while True:
+                over = run.join(timeout=interval)
+                state = run.state
+                try:
+                    on_tick(state, time.monotonic() - started)
+                except Exception:
+                    pass
+                if over:
+                    break
+        finally:
+            if on_over is not None:
+                on_over(run.state)
+
+    thread = threading.Thread(target=loop, name="distilabel-nb-progress", daemon=True)
+    thread.start()
+    return thread
