@@ -196,3 +196,8 @@ class Run(HTMLRepr):
     def join(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds for the run to be over; True if it is."""
         return self._over.wait(timeout)
+
+    def __repr__(self) -> str:
+        s = self.state
+        return (f"Run(status={s.status!r}, done={s.done}/{s.total_rows}, generation_failures={s.generation_failures}, "
+                f"labelling_failures={s.labelling_failures}, tokens={s.tokens}, elapsed={s.elapsed:.1f}s)")

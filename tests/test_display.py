@@ -289,3 +289,12 @@ def test_css_ships_with_the_package_and_is_scoped():
             if part and not part.startswith("@"):
                 assert ".dnb" in part, f"unscoped CSS selector {part!r}"
     assert "--jp-ui-font-color1" in css and "--jp-layout-color1" in css and "--jp-border-color2" in css
+
+
+def test_reprs_stay_one_line_summaries(scripted_llm):
+    pipe = Pipeline(generator=scripted_llm(TextGenerationTask(), name="g"))
+    pipe.generate([{"input": "a"}, {"input": None}], display_progress_bar=False)
+    assert repr(pipe.last_run) == (f"Run(status='finished', done=2/2, generation_failures=1, labelling_failures=0, "
+                                   f"tokens=5, elapsed={pipe.last_run.state.elapsed:.1f}s)")
+    for obj in (pipe, pipe.generator, Prompt("s", "u")):
+        assert "\n" not in repr(obj)

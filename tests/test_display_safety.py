@@ -30,7 +30,7 @@ HOSTILE = " ".join(PAYLOADS)
 SECRET = "sk-test-9f8e7d6c5b4a-never-show"
 
 #: Every tag the cards write; anything else in the output came from data.
-CARD_TAGS = {"div", "span", "pre", "details", "summary", "table", "thead", "tbody", "tr", "th", "td", "ol", "li", "br", "style"}
+CARD_TAGS = {"div", "span", "strong", "pre", "details", "summary", "table", "thead", "tbody", "tr", "th", "td", "ol", "li", "br", "style"}
 
 
 class Audit(HTMLParser):

