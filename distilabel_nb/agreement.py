@@ -203,8 +203,8 @@ class Agreement:
                  "kappa_quadratic", "spearman", "spearman_p", "kendall", "kendall_p")
         return {name: getattr(self, name) for name in names}
 
-    def _metrics(self) -> list[tuple[str, str, str]]:
-        """(name, value, note) for the text and HTML views."""
+    def _metric_groups(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        """(group, [(name, value, note)]) for the text and HTML views."""
         def pct(x: float) -> str:
             return "—" if math.isnan(x) else f"{100 * x:.1f}%"
 
@@ -215,21 +215,30 @@ class Agreement:
             return "" if math.isnan(x) else f"p = {x:.2g}"
 
         return [
-            ("Exact agreement", pct(self.exact), "same rating"),
-            ("Within ±1", pct(self.within_one), "differ by at most 1"),
-            ("Mean |a − b|", num(self.mean_abs_diff), "mean absolute difference"),
-            ("Mean a − b", num(self.mean_diff, signed=True), f"> 0: {self.a} rates higher"),
-            ("Cohen's κ, quadratic", num(self.kappa_quadratic), kappa_words(self.kappa_quadratic)),
-            ("Cohen's κ, linear", num(self.kappa_linear), kappa_words(self.kappa_linear)),
-            ("Cohen's κ", num(self.kappa), "unweighted: " + kappa_words(self.kappa)),
-            ("Spearman ρ", num(self.spearman), p(self.spearman_p)),
-            ("Kendall τ-b", num(self.kendall), p(self.kendall_p)),
+            ("Agreement", [
+                ("Exact agreement", pct(self.exact), "same rating"),
+                ("Within ±1", pct(self.within_one), "differ by at most 1"),
+                ("Mean |a − b|", num(self.mean_abs_diff), "mean absolute difference"),
+                ("Mean a − b", num(self.mean_diff, signed=True), f"> 0: {self.a} rates higher"),
+            ]),
+            ("Cohen's κ", [
+                ("quadratic weights", num(self.kappa_quadratic), kappa_words(self.kappa_quadratic)),
+                ("linear weights", num(self.kappa_linear), kappa_words(self.kappa_linear)),
+                ("unweighted", num(self.kappa), kappa_words(self.kappa)),
+            ]),
+            ("Rank correlation", [
+                ("Spearman ρ", num(self.spearman), p(self.spearman_p)),
+                ("Kendall τ-b", num(self.kendall), p(self.kendall_p)),
+            ]),
         ]
 
     def __repr__(self) -> str:
-        lines = [f"Agreement({self.a} vs {self.b}: {self.n} pairs from {self.n_rows} rows; {self.dropped_text()})"]
-        width = max(len(name) for name, _, _ in self._metrics())
-        lines += [f"  {name:<{width}}  {value:>7}  {note}".rstrip() for name, value, note in self._metrics()]
+        lines = [f"Agreement({self.a} vs {self.b}: {_count(self.n, 'pair')} from {_count(self.n_rows, 'row')}; "
+                 f"{self.dropped_text()})"]
+        rows = [(f"Cohen's κ, {name}" if group == "Cohen's κ" else name, value, note)
+                for group, metrics in self._metric_groups() for name, value, note in metrics]
+        width = max(len(name) for name, _, _ in rows)
+        lines += [f"  {name:<{width}}  {value:>7}  {note}".rstrip() for name, value, note in rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -380,7 +389,7 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
 _CARD = ("font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px; "
          "color: var(--jp-ui-font-color1, #1f2328); border: 1px solid var(--jp-border-color2, #d0d7de); "
          "border-radius: 8px; padding: 12px 14px; max-width: 860px; background: var(--jp-layout-color1, #fff);")
-_TILE = ("display: inline-block; vertical-align: top; width: 150px; margin: 0 8px 8px 0; padding: 8px 10px; "
+_TILE = ("width: 150px; padding: 8px 10px; "
          "border-radius: 6px; background: var(--jp-layout-color2, #f6f8fa);")
 _MUTED = "color: var(--jp-ui-font-color2, #59636e);"
 _CELL = "padding: 3px 8px; text-align: right; min-width: 28px;"
@@ -404,20 +413,30 @@ def _confusion_table(result: Agreement) -> str:
             f'{escape(result.a)} ↓ / {escape(result.b)} →</th>{head}</tr>{"".join(body)}</table>')
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def agreement_card(result: Agreement) -> str:
     """The HTML card of an :class:`Agreement`; every value is escaped."""
+    def tile(name: str, value: str, note: str) -> str:
+        return (f'<div style="{_TILE}"><div style="{_MUTED} font-size: 11px;">{escape(name)}</div>'
+                f'<div style="font-size: 20px; font-weight: 600; margin: 2px 0;">{escape(value)}</div>'
+                f'<div style="{_MUTED} font-size: 11px;">{escape(note) if note else "&nbsp;"}</div></div>')
+
     tiles = "".join(
-        f'<div style="{_TILE}"><div style="{_MUTED} font-size: 11px;">{escape(name)}</div>'
-        f'<div style="font-size: 20px; font-weight: 600; margin: 2px 0;">{escape(value)}</div>'
-        f'<div style="{_MUTED} font-size: 11px;">{escape(note) if note else "&nbsp;"}</div></div>'
-        for name, value, note in result._metrics())
+        f'<div style="display: flex; align-items: stretch; margin-bottom: 8px;">'
+        f'<div style="{_MUTED} width: 96px; flex: none; padding-top: 8px; font-size: 12px; font-weight: 600;">'
+        f'{escape(group)}</div><div style="display: flex; flex-wrap: wrap; gap: 8px;">'
+        + "".join(tile(*metric) for metric in metrics) + "</div></div>"
+        for group, metrics in result._metric_groups())
     dropped_style = "color: #b35900;" if result.n_dropped else _MUTED
     scale = ", ".join(label_text(v) for v in result.labels) or "—"
     return (
         f'<div class="dnb-agreement" style="{_CARD}">'
         f'<div style="font-size: 15px; font-weight: 600; margin-bottom: 2px;">Agreement: '
         f'{escape(result.a)} <span style="{_MUTED}">vs</span> {escape(result.b)}</div>'
-        f'<div style="{_MUTED} margin-bottom: 10px;">{escape(result.n)} pairs from {escape(result.n_rows)} rows · '
+        f'<div style="{_MUTED} margin-bottom: 10px;">{escape(_count(result.n, "pair"))} from {escape(_count(result.n_rows, "row"))} · '
         f'<span style="{dropped_style}">{escape(result.dropped_text())}</span></div>'
         f'<div>{tiles}</div>'
         f'<div style="margin-top: 6px; font-weight: 600;">Confusion</div>'
