@@ -56,8 +56,13 @@ def _tokens(outputs: Iterable[LLMOutput]) -> int:
 
 
 def _joined_errors(outputs: Sequence[LLMOutput], label: str) -> str | None:
-    errors = [f"{label} {i + 1}: {o.error}" if len(outputs) > 1 else o.error for i, o in enumerate(outputs) if o.error]
-    return "; ".join(errors) if errors else None
+    """One error text for a row: said once when every output failed the same way."""
+    errors = [o.error for o in outputs if o.error]
+    if not errors:
+        return None
+    if len(errors) == len(outputs) and len(set(errors)) == 1:
+        return errors[0]
+    return "; ".join(f"{label} {i + 1}: {o.error}" for i, o in enumerate(outputs) if o.error)
 
 
 class Pipeline(HTMLRepr):
