@@ -127,9 +127,12 @@ class ResultsView(HTMLRepr):
             if unknown:
                 raise ValueError(f"Unknown column(s) {unknown}; the DataFrame has {names}")
         self._labels = dict(zip(names, df.columns))
+        self._rating_cache: dict[str, bool] = {}
         self.hidden = [n for n in names if n not in chosen]
         self.columns = self._plan(chosen)
+        self._ratings = self._find_rating_columns()
         self.rating_range = rating_range or self._infer_rating_range()
+        self._summary: ResultsSummary | None = None
 
     # -- pages --
     @property
@@ -158,8 +161,11 @@ class ResultsView(HTMLRepr):
         return [v for v in self.df[self._labels[name]].tolist() if not is_missing(v)]
 
     def _is_rating(self, name: str) -> bool:
-        values = self._values(name)
-        return bool(_RATING_NAME.search(name)) and bool(values) and all(_numbers(v) is not None for v in values)
+        """Named like a rating and holding numbers (or lists of them); each column is scanned once."""
+        if name not in self._rating_cache:
+            values = self._values(name) if _RATING_NAME.search(name) else []
+            self._rating_cache[name] = bool(values) and all(_numbers(v) is not None for v in values)
+        return self._rating_cache[name]
 
     def _aligned_with_generations(self, name: str) -> bool:
         gen = self.df[self._labels[GENERATIONS_COLUMN]].tolist()
@@ -191,14 +197,18 @@ class ResultsView(HTMLRepr):
                 plan.append(Column(name, "text"))
         return plan
 
-    def rating_columns(self) -> list[str]:
+    def _find_rating_columns(self) -> list[str]:
         names = [c.name for c in self.columns if c.kind == "rating"]
         for column in self.columns:
             names += [n for n in column.aligned if self._is_rating(n)]
         return names
 
+    def rating_columns(self) -> list[str]:
+        """The shown columns read as ratings (on their own or beside each answer)."""
+        return list(self._ratings)
+
     def is_rating(self, name: str) -> bool:
-        return name in self.rating_columns()
+        return name in self._ratings
 
     def _infer_rating_range(self) -> tuple[float, float]:
         values = [x for name in self.rating_columns() for v in self._values(name) for x in (_numbers(v) or [])]
@@ -218,6 +228,12 @@ class ResultsView(HTMLRepr):
         return any(not is_missing(self.cell(row, n)) for n in self._labels if is_error_column(n))
 
     def summary(self) -> ResultsSummary:
+        """Counts over the whole frame (computed once)."""
+        if self._summary is None:
+            self._summary = self._compute_summary()
+        return self._summary
+
+    def _compute_summary(self) -> ResultsSummary:
         df = self.df
         answers = None
         if GENERATIONS_COLUMN in self._labels:
