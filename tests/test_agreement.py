@@ -186,3 +186,9 @@ def test_result_is_a_plain_value(small):
     assert set(r.as_dict()) >= {"exact", "kappa_quadratic", "kappa_linear", "spearman", "kendall", "n_dropped"}
     with pytest.raises(AttributeError):
         r.exact = 1.0  # frozen
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    assert doctest.testmod(agreement_module).failed == 0

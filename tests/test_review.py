@@ -269,3 +269,11 @@ def test_human_labels_feed_agreement(tmp_path, labelled):
     assert result.n == 5 and result.n_dropped == 1
     assert result.exact == pytest.approx(3 / 5)
     assert result.mean_abs_diff == pytest.approx(2 / 5)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    from distilabel_nb.widgets import review as review_module
+
+    assert doctest.testmod(review_module).failed == 0
