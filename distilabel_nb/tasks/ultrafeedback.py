@@ -255,7 +255,17 @@ class UltraFeedbackTask(GenerationsLabeller):
         except OutputParseError as exc:
             exc.partial = self._salvage(text, num_texts)
             raise
-        return self.columns_from_answer(answer, {})
+        columns = self.columns_from_answer(answer, {})
+        # Grammars make small models copy the layout's placeholder: valid JSON, no rationale.
+        copied = [i for i, rationale in enumerate(columns["rationale"]) if is_placeholder(rationale)]
+        if copied:
+            for i in copied:
+                columns["rationale"][i] = None
+            raise OutputParseError(
+                "; ".join(f"text {i + 1}: the rationale is the placeholder from the instructions" for i in copied),
+                partial=columns,
+            )
+        return columns
 
     # -- free text --
     def _blocks(self, text: str) -> dict[int, str]:
