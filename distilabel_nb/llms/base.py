@@ -9,6 +9,7 @@ goes on) and parses answers with the task.
 from __future__ import annotations
 
 import asyncio
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Sequence
@@ -282,6 +283,25 @@ class LLM(HTMLRepr, ABC):
         if not isinstance(num_generations, int) or num_generations < 1:
             raise ValueError(f"Invalid num_generations={num_generations!r} (allowed: int >= 1)")
         return runtime.run_sync(self.agenerate(list(inputs), num_generations))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What travels when the LLM is pickled (e.g. to a Dask worker): its settings.
+
+        Live resources stay behind: the cache travels as its file path and is reopened on
+        the other side, the concurrency semaphore is rebuilt on first use.
+        """
+        state = self.__dict__.copy()
+        state["_semaphore"] = None
+        if isinstance(self.cache, CallCache):
+            path = self.cache.path
+            state["cache"], state["_cache_path"] = None, path if path == ":memory:" else os.path.abspath(path)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        path = state.pop("_cache_path", None)
+        if path is not None:
+            state["cache"] = shared_cache(path)
+        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.model_dump(exclude_none=True).items())

@@ -173,6 +173,18 @@ class LlamaCppLLM(LLM):
             cancelled.set()  # the worker thread stops at its next token
             raise
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Settings only: the other side loads ``model_path`` on its first call (once per process)."""
+        state = super().__getstate__()
+        state["_llama"] = None
+        del state["_load_lock"], state["_call_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._load_lock = threading.Lock()
+        self._call_lock = threading.Lock()
+
     def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
         if isinstance(exc, ValueError) and "context window" in str(exc):
             return "input", f"prompt too long for the model's context ({self.n_ctx} tokens): {exc}"

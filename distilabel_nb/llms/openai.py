@@ -194,6 +194,16 @@ class OpenAILLM(LLM):
             completions.extend(got[:wanted])
         return completions
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Settings, the API key included (the other side needs it); the client and limiters are rebuilt there.
+
+        The key is in the pickled bytes: send them only over a link you trust (e.g. Dask with TLS).
+        """
+        state = super().__getstate__()
+        state["_client"] = None
+        state["_limiters"] = None
+        return state
+
     def _scrub(self, text: str) -> str:
         return text.replace(self.__api_key, "***") if self.__api_key != NO_KEY else text
 
