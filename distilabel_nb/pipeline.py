@@ -217,12 +217,19 @@ class Pipeline(HTMLRepr):
 
         return build
 
-    def start(self, dataset: Any, num_generations: int = 1, batch_size: int | None = None, skip_dry_run: bool = False) -> Run:
+    def start(self, dataset: Any, num_generations: int = 1, batch_size: int | None = None, skip_dry_run: bool = False,
+              *, client: Any = None, npartitions: int | None = None) -> Run:
         """Start a run in the background and return its :class:`~distilabel_nb.run.Run` handle.
 
         Checks the dataset's columns and the arguments before any model call.
         See :meth:`generate` for the arguments.
         """
+        from distilabel_nb import distributed  # dask itself is imported only for a Dask run
+
+        if client is not None or distributed.is_dask_dataframe(dataset):
+            return distributed.start(self, dataset, num_generations, batch_size, skip_dry_run, client=client, npartitions=npartitions)
+        if npartitions is not None:
+            raise ValueError("npartitions= applies to runs on Dask: pass client= or a dask DataFrame")
         records, columns, labels = dataset_records(dataset)
         self.check_columns(columns)
         if not isinstance(num_generations, int) or num_generations < 1:
@@ -245,16 +252,23 @@ class Pipeline(HTMLRepr):
         batch_size: int | None = None,
         display_progress_bar: bool = True,
         skip_dry_run: bool = False,
+        *,
+        client: Any = None,
+        npartitions: int | None = None,
+        as_pandas: bool | None = None,
     ) -> pd.DataFrame:
         """Run the dataset through the pipeline and return one row per input row.
 
         Args:
-            dataset: A pandas DataFrame, a list of dicts or a ``datasets.Dataset``.
+            dataset: A pandas DataFrame, a list of dicts or a ``datasets.Dataset``; or a
+                ``dask.dataframe.DataFrame``, run on the Dask cluster.
             num_generations: Answers the generator writes per row.
             batch_size: Most rows in flight at once (default: the sum of the LLMs'
                 ``max_concurrency``).
             display_progress_bar: Show ``tqdm`` bars for generation and labelling.
             skip_dry_run: Send every row without first checking the setup on row one.
+            client: A ``dask.distributed.Client``: run the partitions on its workers
+                (see :func:`distilabel_nb.distributed.generate`, ``npartitions`` and ``as_pandas``).
 
         Returns:
             The input columns plus the generation and labelling columns, in input order.
@@ -265,6 +279,13 @@ class Pipeline(HTMLRepr):
             KeyboardInterrupt: when interrupted; its ``partial_result`` holds the rows
                 finished so far.
         """
+        from distilabel_nb import distributed
+
+        if client is not None or distributed.is_dask_dataframe(dataset):
+            return distributed.generate(self, dataset, num_generations, batch_size, display_progress_bar, skip_dry_run,
+                                        client=client, npartitions=npartitions, as_pandas=as_pandas)
+        if npartitions is not None or as_pandas is not None:
+            raise ValueError("npartitions= and as_pandas= apply to runs on Dask: pass client= or a dask DataFrame")
         run = self.start(dataset, num_generations, batch_size, skip_dry_run)
         bars = _ProgressBars(run.state) if display_progress_bar else None
         try:

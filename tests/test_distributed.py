@@ -1,0 +1,232 @@
+"""Pipelines on a Dask cluster: two worker processes on this machine, real servers and model.
+
+One ``LocalCluster(n_workers=2, processes=True, threads_per_worker=1)`` serves the module;
+the test that kills a worker runs last.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+
+import pandas as pd
+import pytest
+
+dask = pytest.importorskip("dask")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("dask.distributed")
+
+from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask  # noqa: E402
+from distilabel_nb import distributed as dist  # noqa: E402
+from distilabel_nb.cache import CallCache  # noqa: E402
+from distilabel_nb.stub_server import StubServer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0")
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+def questions(n: int, prefix: str = "Question") -> pd.DataFrame:
+    return pd.DataFrame({"input": [f"{prefix} {i}: name a colour." for i in range(n)]}, index=pd.RangeIndex(100, 100 + n, name="id"))
+
+
+def as_dask(data: pd.DataFrame, npartitions: int) -> "dd.DataFrame":
+    """A dask DataFrame with the pandas frame's own dtypes (dask would make text string[pyarrow])."""
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_pandas(data, npartitions=npartitions)
+
+
+def stub_pipeline(server: StubServer, labeller: bool = True, **llm_kwargs) -> Pipeline:
+    generator = OpenAILLM("stub-model", TextGenerationTask(), base_url=server.base_url, max_retries=0, max_new_tokens=16, **llm_kwargs)
+    rater = OpenAILLM("stub-model", UltraFeedbackTask(), base_url=server.base_url, max_retries=0, max_new_tokens=16, **llm_kwargs)
+    return Pipeline(generator=generator, labeller=rater if labeller else None)
+
+
+# -- without a cluster: what travels to a worker ------------------------------------------------
+
+def test_llms_pickle_without_live_resources_and_keep_their_key(tmp_path):
+    with StubServer(api_key="sk-travels-4242", latency=0) as server:
+        llm = OpenAILLM("stub-model", TextGenerationTask(), base_url=server.base_url, api_key="sk-travels-4242",
+                        cache=CallCache(tmp_path / "calls.sqlite"), max_retries=0)
+        assert llm.generate([{"input": "hi"}])[0][0].ok  # client, semaphore and cache now live
+        copy = pickle.loads(pickle.dumps(llm))
+        assert copy._client is None and copy._semaphore is None
+        assert copy.cache.path == str(tmp_path / "calls.sqlite")
+        assert copy.generate([{"input": "hi"}])[0][0].cached  # same cache file, reopened
+        fresh = copy.generate([{"input": "another"}])[0][0]
+        assert fresh.ok and not fresh.cached  # the key travelled: the server accepted it
+        assert "sk-travels-4242" not in repr(copy) and "sk-travels-4242" not in copy._repr_html_()
+
+
+def test_llama_cpp_llm_pickles_without_its_loaded_model(shared_llama):
+    llm = LlamaCppLLM(task=TextGenerationTask(), model=shared_llama, max_new_tokens=4)
+    copy = pickle.loads(pickle.dumps(llm))
+    assert copy._llama is None and copy.model_path == llm.model_path and copy.n_ctx == llm.n_ctx
+    assert copy.model_identity == llm.model_identity  # the same cache keys on the other side
+
+
+def test_dask_options_without_dask_are_refused():
+    pipe = Pipeline(generator=OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1"))
+    with pytest.raises(ValueError, match="npartitions= and as_pandas= apply to runs on Dask"):
+        pipe.generate([{"input": "a"}], npartitions=2)
+    with pytest.raises(ValueError, match="npartitions= applies to runs on Dask"):
+        pipe.start([{"input": "a"}], npartitions=2)
+
+
+# -- on the cluster ------------------------------------------------------------------------------
+
+def test_stub_server_dask_dataframe_same_as_local_run(client):
+    data = questions(12)
+    with StubServer(latency=0.01) as server:
+        ddf = dd.from_pandas(data, npartitions=4)  # dask makes text columns string[pyarrow]
+        result = stub_pipeline(server).generate(ddf, num_generations=2, display_progress_bar=False)
+        assert isinstance(result, dd.DataFrame) and result.npartitions == 4
+        distributed_rows = result.compute()
+        assert server.request_count == 24  # every call made on the workers, each once
+        assert set(server.prompt_counts.values()) == {1}
+        local = stub_pipeline(server, cache=False).generate(data, num_generations=2, display_progress_bar=False)
+    assert distributed_rows.dtypes.to_dict() == result.dtypes.to_dict()  # partitions match the declared dtypes
+    assert distributed_rows["input"].dtype == ddf["input"].dtype  # input columns keep the dask DataFrame's dtypes
+    assert [len(g) for g in distributed_rows["generations"]] == [2] * 12  # lists stay lists
+    pd.testing.assert_frame_equal(distributed_rows, local, check_dtype=False)
+    assert list(distributed_rows.index) == list(range(100, 112)) and distributed_rows.index.name == "id"
+
+
+def test_as_pandas_is_the_local_result_exactly(client):
+    data = questions(9)
+    with StubServer(latency=0.01) as server:
+        result = stub_pipeline(server).generate(as_dask(data, 3), as_pandas=True, display_progress_bar=False)
+        local = stub_pipeline(server, cache=False).generate(data, display_progress_bar=False)
+    assert isinstance(result, pd.DataFrame)
+    pd.testing.assert_frame_equal(result, local)
+
+
+def test_list_of_dicts_with_client_comes_back_as_pandas_and_reruns_from_cache(client):
+    rows = [{"input": f"Row {i}"} for i in range(10)]
+    with StubServer(latency=0.01) as server:
+        pipe = stub_pipeline(server, labeller=False)
+        first = pipe.generate(rows, client=client, npartitions=3, display_progress_bar=False)
+        assert isinstance(first, pd.DataFrame) and server.request_count == 10
+        again = pipe.generate(rows, client=client, npartitions=5, display_progress_bar=False)
+        assert server.request_count == 10  # the workers' shared cache answered everything
+        local = stub_pipeline(server, labeller=False, cache=False).generate(rows, display_progress_bar=False)
+    pd.testing.assert_frame_equal(first, local)
+    pd.testing.assert_frame_equal(again, local)
+    assert isinstance(pipe.last_run, dist.DaskRun) and pipe.last_run.state.status == "finished"
+
+
+def test_progress_adds_up_rows_failures_and_tokens_of_all_workers(client):
+    data = questions(16)
+    data.loc[[103, 108, 113], "input"] = "boom"
+    events = []
+    with StubServer(latency=0.02, fault_rule=lambda n, body: "500" if "boom" in str(body["messages"]) else None) as server:
+        run = stub_pipeline(server).start(as_dask(data, 4), skip_dry_run=True)
+        run.subscribe(events.append)
+        distributed_rows = run.wait(timeout=60)
+        state = run.state
+        local_run = stub_pipeline(server, cache=False).start(data, skip_dry_run=True)
+        local_run.wait(timeout=60)
+    assert state.status == "finished" and state.total_rows == 16
+    assert (state.generated, state.labelled, state.done) == (16, 16, 16)
+    assert state.generation_failures == 3 and state.labelling_failures == 16  # stub answers are not ratings
+    assert state.tokens == local_run.state.tokens > 0
+    assert sum(e.kind == "row_done" for e in events) == 16
+    pd.testing.assert_frame_equal(distributed_rows, local_run.dataframe())
+
+
+def test_each_worker_builds_the_pipeline_once_and_loads_the_bundled_model_once(client):
+    data = pd.DataFrame({"input": ["Say hi.", "Name a fruit.", "Count to three.", "Name a planet."]})
+    before = client.run(dist.worker_report)
+    pipe = Pipeline(generator=LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=16, temperature=0))
+    result = pipe.generate(as_dask(data, 4), as_pandas=True, display_progress_bar=False)
+    after = client.run(dist.worker_report)
+    built = {w: after[w]["pipelines_built"] - before[w]["pipelines_built"] for w in after}
+    assert sum(built.values()) <= 2 and all(n <= 1 for n in built.values()), built  # 4 partitions, ≤ 1 build per worker
+    assert all(after[w]["models_loaded"] <= 1 for w in after) and sum(a["models_loaded"] for a in after.values()) >= 1
+    local = Pipeline(generator=LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=16, temperature=0, cache=False))
+    pd.testing.assert_frame_equal(result, local.generate(data, display_progress_bar=False))
+    assert result["generation_error"].isna().all() and all(g[0] for g in result["generations"])
+
+
+@pytest.mark.slow
+def test_llama_cpp_server_same_as_local_run(client, llama_server):
+    base_url, model = llama_server
+    data = pd.DataFrame({"input": ["What is 2 + 2?", "Name a colour.", "Say thanks.", "Name an animal."]})
+
+    def pipe(**kwargs) -> Pipeline:
+        return Pipeline(generator=OpenAILLM(model, TextGenerationTask(), base_url=base_url, max_new_tokens=16, temperature=0, **kwargs))
+
+    result = pipe().generate(data, client=client, npartitions=2, display_progress_bar=False)
+    local = pipe(cache=False).generate(data, display_progress_bar=False)
+    pd.testing.assert_frame_equal(result, local)
+    assert result["generation_error"].isna().all()
+
+
+def test_dry_run_error_comes_back_from_the_workers(client):
+    pipe = Pipeline(generator=OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=5))
+    with pytest.raises(DryRunError, match="cannot reach http://127.0.0.1:9/v1"):
+        pipe.generate(questions(8), client=client, npartitions=2, display_progress_bar=False)
+    assert pipe.last_run.state.status == "failed"
+
+
+def test_missing_columns_are_refused_before_anything_is_sent(client):
+    with StubServer(latency=0) as server:
+        with pytest.raises(ValueError, match=r"missing column\(s\) \['input'\]"):
+            stub_pipeline(server).generate(dd.from_pandas(pd.DataFrame({"question": ["a", "b"]}), npartitions=1))
+        assert server.request_count == 0
+
+
+def test_the_api_key_travels_but_shows_nowhere(client):
+    secret = "sk-cluster-secret-9876"
+    with StubServer(api_key=secret, latency=0) as server:
+        llm = OpenAILLM("stub-model", TextGenerationTask(), base_url=server.base_url, api_key=secret, max_retries=0)
+        pipe = Pipeline(generator=llm)
+        result = pipe.generate([{"input": f"q{i}"} for i in range(4)], client=client, npartitions=2, display_progress_bar=False)
+    assert result["generation_error"].isna().all()  # the server only answers the right key
+    run = pipe.last_run
+    shown = [repr(run), run._repr_html_(), repr(pipe), result.to_json(), str(client.get_events(dist.PROGRESS_TOPIC)),
+             str(client.get_worker_logs()), str(client.get_scheduler_logs()), str([f.key for f in run.partitions])]
+    assert not any(secret in text for text in shown)
+
+
+def test_cancel_stops_the_workers_and_keeps_finished_partitions(client):
+    with StubServer(latency=0.1) as server:
+        pipe = stub_pipeline(server, labeller=False, max_concurrency=1)
+        run = pipe.start(dd.from_pandas(questions(40), npartitions=8), skip_dry_run=True)
+        while run.state.done < 3:
+            time.sleep(0.02)
+        run.cancel()
+        assert run.join(timeout=1) and run.state.status == "cancelled"
+        time.sleep(dist.STOP_CHECK_SECONDS + 0.5)  # the running partitions see the stop and end their calls
+        sent = server.request_count
+        time.sleep(0.5)
+        assert server.request_count == sent < 40
+    partial = run.wait(timeout=5)
+    assert len(partial) < 40 and partial["generation_error"].isna().all()
+
+
+def test_a_worker_killed_mid_run_loses_no_finished_row(client):
+    """Kill one worker process half way: its partition runs again, finished calls come from the cache."""
+    data = questions(24)
+    with StubServer(latency=0.1) as server:
+        pipe = stub_pipeline(server, labeller=False, max_concurrency=1)
+        run = pipe.start(as_dask(data, 2), client=client)  # one partition of 12 rows per worker
+        while run.state.done < 8:  # ~4 rows finished in each worker's partition
+            time.sleep(0.02)
+        victim = sorted(client.run(os.getpid).values())[0]
+        os.kill(victim, signal.SIGKILL)
+        result = run.wait(timeout=90)
+        counts = server.prompt_counts
+        local = stub_pipeline(server, labeller=False, cache=False).generate(data, display_progress_bar=False)
+    assert run.state.status == "finished" and run.state.done == 24
+    assert len(counts) == 24
+    # Only a call in flight when the worker died (max_concurrency=1: at most one) is sent twice;
+    # without the cache the killed partition's ~4 finished rows would have been sent again.
+    assert sum(counts.values()) <= 25, {p: n for p, n in counts.items() if n > 1}
+    pd.testing.assert_frame_equal(result, local)
