@@ -99,3 +99,34 @@ def test_outputs_stay_aligned_with_the_rated_texts(corpus, case):
     for name, values in columns.items():
         if isinstance(values, list):
             assert len(values) == case["num_texts"], name
+
+
+SPACES = " " * 20000
+PATHOLOGICAL = {
+    "spaces": SPACES + "x",
+    "newlines": "\n" * 20000,
+    "label-then-spaces": "Rating:" + SPACES + "x",
+    "result-then-spaces": "[RESULT]" + SPACES + "x",
+    "number-then-spaces": "Rating: 4" + SPACES + "x",
+    "assistant-then-spaces": "Assistant 1" + SPACES + "x",
+    "area-then-spaces": "Practical accuracy - 5" + SPACES,
+    "numbered-then-spaces": "1." + SPACES + "x",
+    "digits": "5" * 20000,
+    "open-braces": "{" * 10000,
+    "many-headings": "Text 1" * 3000,
+}
+
+
+@pytest.mark.parametrize("name", sorted({c["task"] if "task" in c else load(f)["task"] for f in FAMILIES for c in load(f)["cases"]}))
+def test_parsers_stay_fast_on_pathological_answers(name):
+    """No regex in a parser backtracks badly: 20,000 characters of junk parse in well under a second."""
+    import time
+
+    task = getattr(tasks, name)()
+    for label, text in PATHOLOGICAL.items():
+        started = time.perf_counter()
+        try:
+            task.parse_output_for(text, row_inputs(task, 2))
+        except OutputParseError:
+            pass
+        assert time.perf_counter() - started < 0.5, label

@@ -105,10 +105,10 @@ class CritiqueTask(GenerationsLabeller):
 
 
 # "Overall score: 8/10 -" with what precedes it on its line; the feedback may follow on the same line.
-_OVERALL = re.compile(rf"^[^\n]*?\b(?:overall\s+)?score\b[^\n\d]{{0,12}}?({NUMBER})(?:\s*/\s*10)?[^\S\n]*[.:\-–]?", re.IGNORECASE | re.MULTILINE)
+_OVERALL = re.compile(rf"^[^\n]*?\b(?:overall[ \t]+)?score\b[^\n\d]{{0,12}}?({NUMBER})(?:[ \t]*/[ \t]*10)?[ \t]*[.:\-–]?", re.IGNORECASE | re.MULTILINE)
 
 
-_LEADING_SCORE = re.compile(rf"[\s\]\):\-–*]*({NUMBER})(?:\s*/\s*10)?\b[^\S\n]*[.:\-–]?")
+_LEADING_SCORE = re.compile(rf"[\s\]\):\-–*]*({NUMBER})(?:[ \t]*/[ \t]*10)?\b[ \t]*[.:\-–]?")
 
 
 @dataclass

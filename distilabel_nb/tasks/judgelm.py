@@ -19,10 +19,10 @@ DEFAULT_SYSTEM_PROMPT = "You are a precise, impartial assistant who checks the q
 
 # A line that holds only scores: "8 6", "8, 6", "Scores: 8/10 6/10", "[8, 6]", "8 and 6".
 _ONE = r"\d+(?:\.\d+)?(?:\s*/\s*10)?"
-_SEPARATOR = r"(?:\s*[,;|]\s*|\s+and\s+|\s+)"
+_SEPARATOR = r"(?:[,;|]\s*|\s+(?:(?:and|[,;|])\s+)?)"
 _SCORE_LINE = re.compile(
-    r"^[\s>*_#\-]*(?:(?:final\s+|overall\s+)?(?:scores?|ratings?)\s*[:=\-]?)?\s*\[?\s*"
-    rf"({_ONE}(?:{_SEPARATOR}{_ONE})*)\s*\]?\s*\.?\s*$",
+    r"^[\s>*_#\-]*(?:(?:final\s+|overall\s+)?(?:scores?|ratings?)\s*(?:[:=\-]\s*)?)?(?:\[\s*)?"
+    rf"({_ONE}(?:{_SEPARATOR}{_ONE})*)\s*(?:\]\s*)?(?:\.\s*)?$",
     re.IGNORECASE,
 )
 
@@ -30,8 +30,8 @@ _SCORE_LINE = re.compile(
 # The scores open the answer; a preamble line or two is tolerated, echoes further down are not scores.
 _SCORE_LINE_WITHIN = 3
 _ONLY_SCORE_LINES = re.compile(
-    rf"^[^\w\n]*(?:assistant\s*\d+\b[^\n]{{0,25}}?[:=\-–]|(?:score|rating)\s+(?:for|of)\s+assistant\s*\d+\b\s*(?:is\s*)?[:=\-–]?)"
-    rf"\s*\[?{NUMBER}\s*(?:/\s*10)?[^\w\n]*$\n?",
+    rf"^[^\w\n]*(?:assistant[ \t]*\d+\b[^\n]{{0,25}}?[:=\-–]|(?:score|rating)[ \t]+(?:for|of)[ \t]+assistant[ \t]*\d+\b[ \t]*(?:is[ \t]*)?[:=\-–]?)"
+    rf"[ \t]*\[?{NUMBER}(?:[ \t]*/[ \t]*10)?[^\w\n]*$\n?",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -39,8 +39,8 @@ _ONLY_SCORE_LINES = re.compile(
 def _per_assistant(text: str, number: int) -> float | None:
     """``Assistant 2: 7``, ``Assistant 2 score: 7``, ``Score for Assistant 2 - 7``."""
     patterns = (
-        rf"\bassistant\s*{number}\b(?:'s)?\s*(?:answer\s*)?(?:overall\s*)?(?:score|rating)?\s*(?:is\s*)?[:=\-–]\s*\[?({NUMBER})",
-        rf"\b(?:score|rating)\s+(?:for|of)\s+assistant\s*{number}\b\s*(?:is\s*)?[:=\-–]?\s*\[?({NUMBER})",
+        rf"\bassistant[ \t]*{number}\b(?:'s)?[ \t]*(?:(?:answer|overall|score|rating|is)\b[ \t]*)*[:=\-–][ \t]*(?:\[[ \t]*)?({NUMBER})",
+        rf"\b(?:score|rating)[ \t]+(?:for|of)[ \t]+assistant[ \t]*{number}\b[ \t]*(?:is\b[ \t]*)?(?:[:=\-–][ \t]*)?(?:\[[ \t]*)?({NUMBER})",
     )
     for pattern in patterns:
         match = re.search(pattern, text, re.IGNORECASE)

@@ -50,7 +50,7 @@ def _label_pattern(labels: Iterable[str]) -> str:
     # "Rating: 4", "Rating (1-5): 4", "rating = [4]", "Score - (4)", "Rating is 4" — but not
     # "[Score 1]", where the number names an item.
     return (
-        rf"\b(?:{names})s?\b[*_\s]*(?:\(\s*\d+\s*(?:-|–|to)\s*\d+\s*\)|\b(?:is|of)\b)?[*_\s]*[:=\-–]?[*_\s]*"
+        rf"\b(?:{names})s?\b[*_\s]*(?:(?:\(\s*\d+\s*(?:-|–|to)\s*\d+\s*\)|\b(?:is|of)\b)[*_\s]*)?(?:[:=\-–][*_\s]*)?"
         rf"(?:\[\s*(?P<bracketed>{NUMBER})(?:\s*/\s*\d+)?\s*\]|\(\s*(?P<parenthesized>{NUMBER})\s*\)|(?P<bare>{NUMBER})(?![\d.,]*\s*\]))"
     )
 
@@ -77,14 +77,14 @@ def labelled_numbers(text: str, labels: Sequence[str]) -> list[tuple[int, float]
 
 def numbers_in(text: str) -> list[float]:
     """Every number in a short piece of text, e.g. a line of scores ``"8 6"``, ``"8/10, 6/10"``."""
-    text = re.sub(r"\s*/\s*10\b", "", text)  # "8/10" is the score 8
+    text = re.sub(r"(?<=\d)[ \t]*/[ \t]*10\b", "", text)  # "8/10" is the score 8
     return [value for token in re.findall(LIST_NUMBER, text, re.IGNORECASE) if (value := to_number(token)) is not None]
 
 
 def heading_pattern(words: Sequence[str]) -> re.Pattern[str]:
     """A line that opens item N: ``#### Output for Text 1``, ``**Response 2:**``, ``[Assistant 3]``, ``[4]``."""
     names = "|".join(re.escape(word) for word in words)
-    item = rf"(?:(?:output|feedback|evaluation|critique|scores?|ratings?)\s+(?:for|of)\s+)?(?:the\s+)?(?:{names})\s*#?\s*"
+    item = rf"(?:(?:output|feedback|evaluation|critique|scores?|ratings?)\s+(?:for|of)\s+)?(?:the\s+)?(?:{names})[ \t]*(?:#[ \t]*)?"
     return re.compile(
         rf"^[ \t>#*_\-]*(?:\[\s*(?:{item})?(\d+)\s*\]|\(?{item}(\d+)\b\)?)",
         re.IGNORECASE | re.MULTILINE,
@@ -115,7 +115,7 @@ def leading_number(block: str) -> float | None:
 def first_paragraph(text: str) -> str | None:
     """The first paragraph of ``text`` with emphasis and quotes trimmed, or ``None`` if empty."""
     paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
-    paragraph = re.sub(r"\n[ \t]*(?:\d+[.)]|[-*•])?[ \t]*$", "", paragraph)  # a dangling list marker
+    paragraph = re.sub(r"\n[ \t]*(?:(?:\d+[.)]|[-*•])[ \t]*)?$", "", paragraph)  # a dangling list marker
     paragraph = paragraph.strip().strip("*_\"' \t").strip()
     return paragraph or None
 

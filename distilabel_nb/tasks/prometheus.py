@@ -17,8 +17,8 @@ from distilabel_nb.tasks.parsing import NUMBER, clean, first_paragraph, in_range
 
 DEFAULT_SYSTEM_PROMPT = "You are a fair judge who grades answers strictly by the rubric you are given."
 
-_RESULT = re.compile(rf"(?:\[\s*result\s*\]|\bresult\b)[*_\s]*[:=\-–]?[*_\s]*[\[(]?\s*({NUMBER})", re.IGNORECASE)
-_SCORE = re.compile(rf"\b(?:final\s+|overall\s+)?score\b[*_\s]*[:=\-–][*_\s]*[\[(]?\s*({NUMBER})", re.IGNORECASE)
+_RESULT = re.compile(rf"(?:\[\s*result\s*\]|\bresult\b)[*_\s]*(?:[:=\-–][*_\s]*)?(?:[\[(]\s*)?({NUMBER})", re.IGNORECASE)
+_SCORE = re.compile(rf"\b(?:final\s+|overall\s+)?score\b[*_\s]*[:=\-–][*_\s]*(?:[\[(]\s*)?({NUMBER})", re.IGNORECASE)
 _FEEDBACK_LABEL = re.compile(r"^[\s#*:\]\)]*(?:feedback|critique)?[\s*]*:?\s*", re.IGNORECASE)
 
 RUBRICS: dict[str, tuple[str, dict[int, str]]] = {

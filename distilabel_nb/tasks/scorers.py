@@ -14,7 +14,10 @@ from typing import ClassVar
 from distilabel_nb.tasks.labeller import GenerationsLabeller
 from distilabel_nb.tasks.parsing import NUMBER, clean, in_range, labelled_number, labelled_numbers, leading_number, numbered_blocks, to_number
 
-_NUMBERED_LINE = re.compile(rf"^\s*(\d+)\s*[.):]\s*(?:score\s*[:=\-]?\s*)?({NUMBER})\s*(?:/\s*\d+)?\s*\.?\s*$", re.IGNORECASE | re.MULTILINE)
+_NUMBERED_LINE = re.compile(
+    rf"^[ \t]*(\d+)[ \t]*[.):][ \t]*(?:score[ \t]*(?:[:=\-][ \t]*)?)?({NUMBER})(?:[ \t]*/[ \t]*\d+)?[ \t]*\.?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 @dataclass

@@ -27,7 +27,7 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 _ITEM = re.compile(
-    r"^\s*(?:\d+\s*[.):]|[-*•]|(?:request|query|question|instruction|prompt)\s*#?\d+\s*[.):\-])\s*(.+?)\s*$",
+    r"^[ \t]*(?:\d+[ \t]*[.):]|[-*•]|(?:request|query|question|instruction|prompt)[ \t]*#?\d+[ \t]*[.):\-])[ \t]*(\S.*)$",
     re.IGNORECASE,
 )
 _PREAMBLE = re.compile(r"^(?:sure|certainly|of course|okay|ok|here (?:are|is)|below (?:are|is))\b", re.IGNORECASE)

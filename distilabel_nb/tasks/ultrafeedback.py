@@ -281,7 +281,7 @@ class UltraFeedbackTask(GenerationsLabeller):
 
         An echo of the scale ("1. Poor: wrong, …") is not a rationale.
         """
-        match = re.search(rf"^[^\n]*?({NUMBER})(?:\s*/\s*\d+|\s+out\s+of\s+\d+)?[^\S\n]*(?:\([^)\n]*\))?[^\S\n]*[.:\-–,]?[^\S\n]*(.*)$",
+        match = re.search(rf"^[^\n]*?({NUMBER})(?:[ \t]*/[ \t]*\d+|[ \t]+out[ \t]+of[ \t]+\d+)?[ \t]*(?:\([^)\n]*\)[ \t]*)?(?:[.:\-–,][ \t]*)?(.*)$",
                           block.lstrip(" \t:-–*]"), re.IGNORECASE | re.MULTILINE)
         rest = match.group(2).strip().strip("*_\"' ") if match else ""
         if len(rest.split()) < 2 or is_placeholder(rest):

@@ -72,12 +72,12 @@ class UltraJudgeTask(GenerationsLabeller):
 
     def _final_scores(self, text: str, blocks: dict[int, str], count: int) -> list[float | None]:
         """``Final scores: 8 6`` on one line, else a ``Final score: 8`` in each block."""
-        match = re.search(r"final\s+scores?\s*(?:\([^)]*\))?\s*[:=\-–]?\s*([^\n]*)", text, re.IGNORECASE)
+        match = re.search(r"final\s+scores?[ \t]*(?:\([^)\n]*\)[ \t]*)?(?:[:=\-–][ \t]*)?([^\n]*)", text, re.IGNORECASE)
         if match and count > 1 and len(numbers_in(match.group(1))) >= count:
             return numbers_in(match.group(1))[:count]  # type: ignore[return-value]
         scores: list[float | None] = []
         for number in range(1, count + 1):
-            found = re.search(rf"(?:final|overall)\s+scores?\s*[:=\-–]?\s*({NUMBER})", blocks.get(number, ""), re.IGNORECASE)
+            found = re.search(rf"(?:final|overall)\s+scores?[ \t]*(?:[:=\-–][ \t]*)?({NUMBER})", blocks.get(number, ""), re.IGNORECASE)
             scores.append(to_number(found.group(1)) if found else None)
         if count == 1 and scores[0] is None and match and numbers_in(match.group(1)):
             scores = [numbers_in(match.group(1))[0]]
@@ -87,11 +87,12 @@ class UltraJudgeTask(GenerationsLabeller):
         low, high = self.score_range
         patterns = [_area_pattern(area) for area in self.areas]
         next_area = "|".join(patterns) + r"|final\s+scores?|overall\s+score"
+        lead = r"[#*\->\d. \t]*"  # bullets, numbering, emphasis before an area name
         result: dict[str, dict[str, Any]] = {}
         for area, pattern in zip(self.areas, patterns):
             match = re.search(
-                rf"(?:^|\n)[^\S\n]*[#*\->\d.\s]*(?:{pattern})[^\S\n]*(?:\([^)]*\))?[^\S\n]*[:=\-–][^\S\n]*\[?({NUMBER})(?:\s*/\s*10)?\]?"
-                rf"[^\S\n]*[:.\-–]?[^\S\n]*(.*?)(?=\n[^\S\n]*[#*\->\d.\s]*(?:{next_area})|\Z)",
+                rf"(?:^|\n){lead}(?:{pattern})[ \t]*(?:\([^)\n]*\)[ \t]*)?[:=\-–][ \t]*\[?({NUMBER})(?:[ \t]*/[ \t]*10)?\]?"
+                rf"[ \t]*(?:[:.\-–][ \t]*)?(.*?)(?=\n{lead}(?:{next_area})|\Z)",
                 block,
                 re.IGNORECASE | re.DOTALL,
             )
