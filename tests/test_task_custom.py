@@ -187,3 +187,22 @@ def test_a_sandbox_violation_is_a_row_input_error_in_a_run(scripted_llm):
     (output,) = llm.generate([{"text": "hello"}])[0]
     assert output.error_kind == "input" and "sandbox stopped" in output.error
     assert llm.history == []
+
+
+def test_a_template_task_survives_pickling():
+    """Tasks travel to worker processes (pickle, or cloudpickle for a lambda parse)."""
+    import pickle
+
+    import cloudpickle
+
+    task = Task.from_template("Shout {{ text }} in {{ lang }}", inputs=["text"], outputs=["loud"], parse=str.upper,
+                              name="Shout", kind="labeller", system_prompt="s", lang="en")
+    for dumps, loads in ((pickle.dumps, pickle.loads), (cloudpickle.dumps, cloudpickle.loads)):
+        copy = loads(dumps(task))
+        assert (copy.name, copy.kind, copy.input_args_names, copy.output_args_names) == ("Shout", "labeller", ["text"], ["loud"])
+        assert copy.generate_prompt("hi") == task.generate_prompt("hi")
+        assert copy.parse_output("ok") == {"loud": "OK"}
+    with_lambda = cloudpickle.loads(cloudpickle.dumps(Task.from_template("{{ a }}", inputs=["a"], outputs=["n"], parse=lambda t: len(t))))
+    assert with_lambda.parse_output("abc") == {"n": 3}
+    structured = pickle.loads(pickle.dumps(Task.from_template("{{ claim }}", inputs=["claim"], output_model=Verdict)))
+    assert structured.parse_output('{"verdict": true, "reason": "r"}') == {"verdict": True, "reason": "r"}

@@ -333,17 +333,23 @@ class Task(HTMLRepr):
             raise TypeError(f"parse must be a function text -> dict, got {type(parse).__name__}")
         if parse is None and output_model is None and len(outputs) > 1:
             raise ValueError(f"several outputs {list(outputs)} need a parse= function (text -> dict) or an output_model")
-        task_class = type(name, (TemplateTask,), {
-            "kind": kind,
-            "input_args_names": list(inputs),
-            "output_args_names": list(outputs),
-            "output_model": output_model,
-            "__doc__": f"A task made with Task.from_template: inputs {list(inputs)}, outputs {list(outputs)}.",
-        })
-        return task_class(system_prompt=system_prompt, template=template, parse=parse, variables=dict(variables))
+        spec = {"kind": kind, "inputs": list(inputs), "outputs": list(outputs), "name": name, "output_model": output_model}
+        return _make_template_task(spec, system_prompt, template, parse, dict(variables))
 
 
 _SANDBOX_NAMES = frozenset(_USER.globals)
+
+
+def _make_template_task(spec: dict[str, Any], system_prompt: str, template: str, parse: Any, variables: dict[str, Any]) -> "TemplateTask":
+    """Build a :class:`TemplateTask` of a fresh subclass named ``spec["name"]`` (also used to unpickle one)."""
+    task_class = type(spec["name"], (TemplateTask,), {
+        "kind": spec["kind"],
+        "input_args_names": list(spec["inputs"]),
+        "output_args_names": list(spec["outputs"]),
+        "output_model": spec["output_model"],
+        "__doc__": f"A task made with Task.from_template: inputs {spec['inputs']}, outputs {spec['outputs']}.",
+    })
+    return task_class(system_prompt=system_prompt, template=template, parse=parse, variables=variables)
 
 
 def _reaches_internals(ast: nodes.Template) -> str | None:
@@ -399,6 +405,13 @@ class TemplateTask(Task):
 
     def _template(self):
         return self._compiled
+
+    def __reduce__(self):
+        # The class is made on the fly and the compiled template holds code objects:
+        # pickle the recipe instead (workers rebuild and recompile it).
+        spec = {"kind": self.kind, "inputs": self.input_args_names, "outputs": self.output_args_names,
+                "name": self.name, "output_model": self.output_model}
+        return _make_template_task, (spec, self.system_prompt, self.template, self.parse, self.variables)
 
     def template_source(self) -> str:
         return self.template
