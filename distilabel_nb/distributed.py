@@ -60,8 +60,12 @@ _COUNTERS = ("generated", "labelled", "done", "generation_failures", "labelling_
 
 
 def is_dask_dataframe(obj: Any) -> bool:
-    """Whether ``obj`` is a ``dask.dataframe.DataFrame`` (checked without importing dask)."""
-    return type(obj).__module__.startswith("dask.") and hasattr(obj, "npartitions") and hasattr(obj, "to_delayed")
+    """Whether ``obj`` is a ``dask.dataframe.DataFrame`` (dask is imported only when ``obj`` comes from it)."""
+    if not type(obj).__module__.startswith("dask."):
+        return False
+    import dask.dataframe as dd
+
+    return isinstance(obj, dd.DataFrame)
 
 
 def _require_dask():
