@@ -119,3 +119,12 @@ def test_cancel_stops_a_running_decode_within_a_token(shared_llama, monkeypatch)
     llm.params.max_new_tokens = 4
     (output,) = llm.generate([{"input": "Say hi."}], num_generations=1)[0]
     assert output.ok
+
+
+def test_schema_grammar_keeps_the_property_order():
+    from distilabel_nb.llms.llama_cpp import _grammar_for
+
+    grammar = _grammar_for({"type": "object", "properties": {"rationale": {"type": "string"}, "rating": {"type": "integer"}},
+                            "required": ["rationale", "rating"]})
+    root = next(line for line in grammar._grammar.splitlines() if line.startswith("root"))
+    assert root.index("rationale-kv") < root.index("rating-kv")

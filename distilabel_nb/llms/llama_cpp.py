@@ -28,8 +28,12 @@ def _grammar_from_json(schema_json: str):
 
 
 def _grammar_for(schema: dict[str, Any]):
-    """A llama.cpp grammar for a JSON schema, built once per distinct schema."""
-    return _grammar_from_json(json.dumps(schema, sort_keys=True))
+    """A llama.cpp grammar for a JSON schema, built once per distinct schema.
+
+    Properties keep the schema's order (the model writes them in that order, e.g. a
+    rationale before its rating), so the key is not sorted.
+    """
+    return _grammar_from_json(json.dumps(schema))
 
 
 class LlamaCppLLM(LLM):
