@@ -96,6 +96,14 @@ def test_tasks_come_from_the_registry_and_set_the_mapping():
     assert [value for _, value in panel.generator.task.options] == list(registry["generators"])
     assert [value for _, value in panel.labeller.task.options] == list(registry["labellers"])
     assert list(panel.data.mapping) == ["input"]
+    # structured output (JSON constrained to the schema) where the task supports it, on by default for labellers
+    assert panel.labeller.structured.value and panel.labeller.build_task().structured
+    assert panel.generator._structured_row.layout.display == "none"
+    panel.labeller.structured.value = False
+    assert not panel.labeller.build_task().structured
+    assert "constrained to the task's JSON schema" not in _text(panel.preview.value)
+    panel.labeller.structured.value = True
+    assert "constrained to the task's JSON schema" in _text(panel.preview.value)
 
     panel.generator.enabled.value = False  # labelling only: the dataset must bring the answers
     assert list(panel.data.mapping) == ["input", "generations"]
@@ -192,6 +200,9 @@ def test_stop_with_the_bundled_model_keeps_finished_rows():
     assert len(kept) == state.done and kept["generations"].map(bool).all()
     assert _status(panel)[0] == "cancelled"
     assert panel.progress.generation_bar.bar_style == "warning"
+    # the labeller is off: its bar is hidden, the generation bar is not
+    assert panel.progress._generation_row.layout.display == ""
+    assert panel.progress._labelling_row.layout.display == "none"
     assert f"Stopped: {state.done} row" in _text(panel.message.value)
     assert not panel.run_button.disabled and panel.stop_button.disabled
     panel.stop()  # nothing left to stop: said, not raised

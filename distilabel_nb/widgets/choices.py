@@ -7,6 +7,7 @@ and calls these functions, so the logic is testable (and usable) without a noteb
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -209,18 +210,33 @@ class ModelConfig:
     temperature: float = 0.7
     max_concurrency: int = 1
     cache: bool | str = True  # True: reuse cached answers; "refresh": ask again; False: off
+    structured: bool | None = None  # JSON constrained to the task's schema, where the task supports it
 
 
-def build_task(name: str, given: LLM | None = None, kind: str | None = None) -> Task:
-    """A fresh task by choice name (``GIVEN``: the given LLM's own task)."""
+def supports_structured(task: Task) -> bool:
+    """Whether a task can ask for JSON that follows its schema (a ``structured`` field)."""
+    return dataclasses.is_dataclass(task) and any(f.name == "structured" for f in dataclasses.fields(task))
+
+
+def build_task(name: str, given: LLM | None = None, kind: str | None = None, structured: bool | None = None) -> Task:
+    """A task by choice name (``GIVEN``: the given LLM's own task).
+
+    Args:
+        structured: For tasks that support it, ask for JSON constrained to the task's
+            schema (``None`` leaves the task's own setting).
+    """
     if name == GIVEN:
         if given is None:
             raise ValueError("There is no pipeline LLM to take the task from")
-        return given.task
-    for choice in task_choices(kind):
-        if choice.name == name:
-            return choice.make()
-    raise ValueError(f"Unknown task {name!r}; known: {[c.name for c in task_choices(kind)]}")
+        task = given.task
+    else:
+        choice = next((c for c in task_choices(kind) if c.name == name), None)
+        if choice is None:
+            raise ValueError(f"Unknown task {name!r}; known: {[c.name for c in task_choices(kind)]}")
+        task = choice.make()
+    if structured is not None and supports_structured(task) and task.structured != structured:
+        task = dataclasses.replace(task, structured=structured)
+    return task
 
 
 def build_llm(config: ModelConfig, given: LLM | None = None, typed_key: str | None = None) -> LLM:
@@ -230,7 +246,7 @@ def build_llm(config: ModelConfig, given: LLM | None = None, typed_key: str | No
         ValueError: a missing model name, a missing key, bad parameters.
         FileNotFoundError: a GGUF path that is not a file.
     """
-    task = build_task(config.task, given, config.role)
+    task = build_task(config.task, given, config.role, config.structured)
     params = {"max_new_tokens": config.max_new_tokens, "temperature": config.temperature}
     cache = config.cache
     if config.backend == GIVEN:

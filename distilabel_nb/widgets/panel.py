@@ -130,7 +130,10 @@ class Panel:
         self.export_button.on_click(self._guarded(lambda _: self._export_clicked(), "Could not export"))
         self.export_format.observe(lambda change: self._format_changed(change["new"]), names="value")
 
-        gap = w.Layout(align_items="center", grid_gap="8px")
+
+        def gap() -> "ipywidgets.Layout":
+            return w.Layout(align_items="center", grid_gap="8px")
+
         self.widget = w.VBox([
             self.header,
             self.tabs,
@@ -141,8 +144,8 @@ class Panel:
             w.HTML(views.section_title("Latest finished rows")),
             self.table,
             w.HTML(views.section_title("Result")),
-            w.HBox([self._result_note], layout=gap),
-            w.HBox([self.export_format, self.export_path, self.export_button], layout=gap),
+            w.HBox([self._result_note], layout=gap()),
+            w.HBox([self.export_format, self.export_path, self.export_button], layout=gap()),
             self.export_message,
         ])
         self.widget.add_class("dnb-panel")
@@ -230,6 +233,12 @@ class Panel:
             fmt = choices.prompt_format_for(config, section.given)
             how = ("chat messages; the model applies its own chat template" if fmt == "chat_template"
                    else f"{fmt} format")
+            try:
+                constrained = task.response_schema({n: inputs.get(n) for n in task.input_args_names}) is not None
+            except Exception:
+                constrained = False
+            if constrained:
+                how += "; the answer is constrained to the task's JSON schema"
             blocks.append(views.prompt_block(f"{title} · {task.name}",
                                              f"{choices.describe_model(config, section.given)} · {how}", prompt))
         self.preview.value = "".join(blocks)
@@ -355,6 +364,9 @@ class Panel:
                 self._set_status("running", detail)
         if state.done != self._table_done:
             self._refresh_table(run, state)
+            self._result_note.value = views.hint(
+                f"panel.result: the {state.done:,} row{'s' if state.done != 1 else ''} finished so far "
+                "(complete when the run is over)")
 
     def _refresh_table(self, run: Run, state: RunState) -> None:
         frame = run.dataframe()  # index = input positions

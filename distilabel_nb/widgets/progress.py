@@ -106,11 +106,10 @@ class RunProgress:
         w = require_ipywidgets()
         state = state or RunState(total_rows=0, has_generator=True, has_labeller=True)
         label_style = {"description_width": "78px"}
-        bar_layout = w.Layout(width="520px", max_width="70%")
 
         def bar(description: str) -> "ipywidgets.IntProgress":
             widget = w.IntProgress(value=0, min=0, max=max(state.total_rows, 1), description=description,
-                                   style=label_style, layout=bar_layout)
+                                   style=label_style, layout=w.Layout(width="520px", max_width="70%"))
             widget.add_class("dnb-bar")
             return widget
 
@@ -119,9 +118,11 @@ class RunProgress:
         self.generation_count = w.HTML(views.count(0, state.total_rows))
         self.labelling_count = w.HTML(views.count(0, state.total_rows))
         self.stats = w.HTML(views.stats(ProgressFacts.of(state).items(over=False)))
-        row_layout = w.Layout(align_items="center", grid_gap="10px")
-        self._generation_row = w.HBox([self.generation_bar, self.generation_count], layout=row_layout)
-        self._labelling_row = w.HBox([self.labelling_bar, self.labelling_count], layout=row_layout)
+        # one Layout per row: a shared one would hide both rows when one is hidden
+        self._generation_row = w.HBox([self.generation_bar, self.generation_count],
+                                      layout=w.Layout(align_items="center", grid_gap="10px"))
+        self._labelling_row = w.HBox([self.labelling_bar, self.labelling_count],
+                                     layout=w.Layout(align_items="center", grid_gap="10px"))
         self.widget = w.VBox([self._generation_row, self._labelling_row, self.stats])
         self.update(state)
 

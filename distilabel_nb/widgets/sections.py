@@ -222,7 +222,7 @@ class ModelSection:
         self._on_change = on_change
         self._typed_key: str | None = None
         self._remote_concurrency: int | None = None
-        kind = "generator" if role == "generator" else "labeller"
+        self._kind = kind = "generator" if role == "generator" else "labeller"
         self._choices = choices.task_choices(kind)
         task_options = [(c.label, c.name) for c in self._choices]
         backend_options = [(label, value) for value, label in choices.BACKENDS]
@@ -235,6 +235,15 @@ class ModelSection:
         self.task = w.Dropdown(options=task_options, value=task_options[0][1], description="Task", style=STYLE,
                                layout=w.Layout(width="380px"))
         self.task_description = w.HTML()
+        given_structured = getattr(given.task, "structured", None) if given is not None else None
+        self.structured = w.Checkbox(
+            value=bool(given_structured) if given_structured is not None else role == "labeller",
+            description="Structured output (JSON schema)", indent=False,
+            layout=w.Layout(width="auto"))
+        self._structured_note = w.HTML(views.hint(
+            "decoding follows the schema, so even small models' answers can be read"))
+        self._structured_row = w.HBox([self.structured, self._structured_note], layout=w.Layout(
+            align_items="center", grid_gap="10px", margin="0 0 0 118px"))
         self.backend = w.ToggleButtons(options=backend_options, value=backend_options[0][1], description="Model",
                                        style={**STYLE, "button_width": "160px"})
         self.backend.add_class("widget-inline-hbox")
@@ -276,13 +285,14 @@ class ModelSection:
         ])
         self._body = w.VBox([
             w.HBox([self.task, self.task_description], layout=w.Layout(align_items="center", grid_gap="10px")),
+            self._structured_row,
             self.backend, self.given_note, self.gguf_path, self._server_box, self._params_box,
         ])
         self.widget = w.VBox([self.enabled, self._body])
 
         self.api_key.observe(self._key_typed, names="value")
-        for control in (self.enabled, self.task, self.backend, self.gguf_path, self.model, self.base_url,
-                        self.key_source, self.max_new_tokens, self.temperature, self.concurrency,
+        for control in (self.enabled, self.task, self.structured, self.backend, self.gguf_path, self.model,
+                        self.base_url, self.key_source, self.max_new_tokens, self.temperature, self.concurrency,
                         *([self.num_generations] if self.num_generations else [])):
             control.observe(lambda _: self._changed(), names="value")
         self._changed(notify=False)
@@ -310,6 +320,11 @@ class ModelSection:
             self.task_description.value = views.hint("the task of the pipeline's LLM")
         else:
             self.task_description.value = views.hint(choice.description if choice else "")
+        try:
+            task = choices.build_task(self.task.value, self.given, self._kind)
+        except Exception:
+            task = None
+        _show(self._structured_row, task is not None and choices.supports_structured(task))
         _show(self.given_note, backend == choices.GIVEN)
         _show(self.gguf_path, backend == "gguf")
         _show(self._server_box, backend == "openai")
@@ -333,7 +348,8 @@ class ModelSection:
         self.concurrency.disabled = local or not on
         self._concurrency_note.value = views.hint(
             "llama.cpp answers one request at a time" if local else "requests in flight at once")
-        for control in (self.task, self.backend, self.gguf_path, self.model, self.base_url, self.key_source,
+        for control in (self.task, self.structured, self.backend, self.gguf_path, self.model, self.base_url,
+                        self.key_source,
                         self.api_key, self.max_new_tokens, self.temperature,
                         *([self.num_generations] if self.num_generations else [])):
             control.disabled = not on
@@ -347,14 +363,14 @@ class ModelSection:
             model=self.model.value, base_url=self.base_url.value, key_source=self.key_source.value,
             max_new_tokens=int(self.max_new_tokens.value), temperature=float(self.temperature.value),
             max_concurrency=int(self.concurrency.value), cache=cache,
+            structured=bool(self.structured.value) if self._structured_row.layout.display != "none" else None,
         )
 
     def build_task(self) -> Task | None:
         """A fresh task for this role, or ``None`` when the role is off."""
         if not self.enabled.value:
             return None
-        kind = "generator" if self.role == "generator" else "labeller"
-        return choices.build_task(self.task.value, self.given, kind)
+        return choices.build_task(self.task.value, self.given, self._kind, self.config().structured)
 
     def build(self, cache: bool | str = True) -> LLM | None:
         """The LLM for this role, or ``None`` when the role is off.
