@@ -349,3 +349,12 @@ def test_progress_facts():
     assert [label for _, label, _ in facts.items(over=False)] == ["rows/s", "tokens", "failed", "elapsed", "left"]
     assert facts.items(over=False)[2] == ("1", "failed", True)
     assert format_duration(0.4) == "0:00" and format_duration(3599) == "59:59" and format_duration(None) == "—"
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from distilabel_nb.widgets import choices, panel, progress
+
+    for module in (panel, progress, choices):
+        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0, module.__name__

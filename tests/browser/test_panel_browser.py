@@ -66,6 +66,8 @@ def test_panel_runs_and_stops_in_jupyterlab(jupyter_server, browser_page, notebo
     # -- a short run, clicked: bars to 100 %, rows in the live table --
     generation_bar = panel.locator(".widget-hprogress").nth(0)
     labelling_bar = panel.locator(".widget-hprogress").nth(1)
+    cache = panel.locator(".widget-dropdown select").filter(has=page.locator("option", has_text="Cache: off"))
+    cache.select_option(label="Cache: ask again")  # the model answers again (the notebook ran these rows)
     panel.locator("button.widget-button", has_text="Run").click()
     _status(panel, 3).wait_for()
     lab.wait_progress_percent(page, generation_bar, 100.0, timeout_ms=300_000)
@@ -91,8 +93,7 @@ def test_panel_runs_and_stops_in_jupyterlab(jupyter_server, browser_page, notebo
     panel.locator(".widget-checkbox:visible", has_text="Label the answers").locator("input").uncheck()
     expect(panel.locator(".dnb-flow")).not_to_contain_text("ultrafeedback")
     tabs.filter(has_text="Data").click()
-    panel.locator(".widget-dropdown select").filter(has=page.locator("option", has_text="Cache: off")).select_option(
-        label="Cache: off")  # fresh answers, so that there is something to stop
+    cache.select_option(label="Cache: off")  # fresh answers, so that there is something to stop
 
     panel.locator("button.widget-button", has_text="Run").click()
     _status(panel, 4, "running").wait_for()
