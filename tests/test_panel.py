@@ -136,6 +136,10 @@ def test_prompt_preview_shows_the_exact_prompt_escaped():
     panel.generator.backend.value = "openai"
     assert "openai format" in panel.preview.value
 
+    braces = Panel(pd.DataFrame({"{weird} {0} column": ["a {b}"]}))  # braces in names and values
+    assert braces.data.mapping["input"].value == "{weird} {0} column"
+    assert "{weird} {0} column → input" in _text(braces.data._mapping_box.children[-1].value)
+
 
 def _escape(text: str) -> str:
     from distilabel_nb.display.html import escape

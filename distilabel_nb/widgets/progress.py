@@ -157,9 +157,9 @@ def follow(run: Run, on_tick: Callable[[RunState, float], None], on_over: Callab
            interval: float = REFRESH_SECONDS) -> threading.Thread:
     """Call ``on_tick(state, elapsed)`` every ``interval`` s while ``run`` goes on, then ``on_over(state)``.
 
-    Runs in a daemon thread and returns it. Exceptions in the callbacks end the
-    following silently only after ``on_over`` had its chance, so a broken view cannot
-    leave a panel stuck in "running".
+    Runs in a daemon thread and returns it. An exception in ``on_tick`` is ignored (the
+    next tick shows the state again); ``on_over`` always runs, so a view that fails once
+    cannot leave a panel stuck in "running".
     """
     started = time.monotonic() - run.state.elapsed
 

@@ -173,7 +173,8 @@ def note(kind: str, title: str, detail: str = "") -> str:
 def hint(text: str, code: Iterable[str] = ()) -> str:
     """A muted line of help; each ``{}`` in ``text`` takes the next ``code`` item as ``<code>``."""
     pieces = [f"<code>{escape(c)}</code>" for c in code]
-    return f'<div class="dnb-hint">{escape(text).format(*pieces)}</div>'
+    body = escape(text).format(*pieces) if pieces else escape(text)  # user text may hold braces
+    return f'<div class="dnb-hint">{body}</div>'
 
 
 def section_title(text: str) -> str:
