@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install demo test test-fast browser-deps clean docs
+.PHONY: install demo test test-fast browser-deps clean docs bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: install browser-deps
 ## Without the browser tests.
 test-fast: install
 	DISTILABEL_NB_SKIP_BROWSER=1 $(PYTEST) tests notebooks --nbval-lax --nbval-current-env -m "not browser"
+
+## Speed and memory against references measured in the same run (several minutes; see docs/benchmarks.md).
+bench: install
+	$(BIN)/python benchmarks/run_all.py
 
 ## The documentation site, built into site/ with strict link and reference checks.
 docs: install
