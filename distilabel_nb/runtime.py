@@ -79,7 +79,10 @@ async def bounded_map(
 ) -> AsyncIterator[tuple[int, R]]:
     """Yield ``(index, await fn(item))`` as results finish, with at most ``limit`` pending.
 
-    Only ``limit`` tasks exist at any time, however long ``items`` is.
+    ``limit`` workers take items one at a time from ``items``: only ``limit`` tasks exist
+    however long ``items`` is, and an item is taken only when a worker is free. (A task
+    per item would cost the loop and the garbage collector more for every row.) The
+    first exception raised by ``fn`` is raised here, and the other workers are cancelled.
 
     Example:
         >>> async def double(x): return 2 * x
@@ -90,27 +93,30 @@ async def bounded_map(
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     iterator = iter(enumerate(items))
-    pending: set[asyncio.Task] = set()
+    # Finished results wait here for the consumer; a full queue holds the workers back.
+    finished: asyncio.Queue = asyncio.Queue(maxsize=limit)
+    worker_done = object()
 
-    async def indexed(index: int, item: T) -> tuple[int, R]:
-        return index, await fn(item)
+    async def worker() -> None:
+        try:
+            for index, item in iterator:
+                await finished.put((index, await fn(item), None))
+        except Exception as exc:  # handed to the consumer, which raises it
+            await finished.put((None, None, exc))
+        await finished.put((worker_done, None, None))
 
-    def refill() -> None:
-        for index, item in iterator:
-            pending.add(asyncio.ensure_future(indexed(index, item)))
-            if len(pending) >= limit:
-                return
-
+    workers = [asyncio.ensure_future(worker()) for _ in range(limit)]
     try:
-        refill()
-        while pending:
-            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            pending.difference_update(done)
-            refill()
-            for task in done:
-                yield task.result()
+        running = len(workers)
+        while running:
+            index, result, error = await finished.get()
+            if error is not None:
+                raise error
+            if index is worker_done:
+                running -= 1
+                continue
+            yield index, result
     finally:
-        for task in pending:
+        for task in workers:
             task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
