@@ -46,6 +46,12 @@ def get_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The runtime's loop if it is running, else ``None`` (never starts one)."""
+    loop = _loop
+    return loop if loop is not None and loop.is_running() and not loop.is_closed() else None
+
+
 def in_runtime_thread() -> bool:
     return _thread is not None and threading.current_thread() is _thread
 
