@@ -128,3 +128,29 @@ def test_schema_grammar_keeps_the_property_order():
                             "required": ["rationale", "rating"]})
     root = next(line for line in grammar._grammar.splitlines() if line.startswith("root"))
     assert root.index("rationale-kv") < root.index("rating-kv")
+
+
+@pytest.mark.parametrize("prompt_format", ["chat_template", "chatml"])
+def test_cancelling_a_schema_constrained_call_is_safe(shared_llama, prompt_format):
+    """A grammar forbids end-of-text mid-answer: cancelling must neither force it nor crash."""
+    import time
+
+    from distilabel_nb import runtime
+
+    schema = {"type": "object", "properties": {"story": {"type": "string"}}, "required": ["story"]}
+    llm = LlamaCppLLM(task=TextGenerationTask(), model=shared_llama, max_new_tokens=120, temperature=0.0,
+                      cache=False, prompt_format=prompt_format)
+    prompt = llm.format_prompt(llm.task.generate_prompt("Tell a long story about a lighthouse keeper."))
+    future = runtime.submit(llm._complete(prompt, 2, schema))
+    while not llm._call_lock.locked():
+        time.sleep(0.01)
+    time.sleep(0.5)
+    future.cancel()
+    deadline = time.monotonic() + 60
+    while llm._call_lock.locked():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # the process is alive and the model answers the next call
+    llm.params.max_new_tokens = 8
+    (output,) = llm.generate([{"input": "Say hi."}])[0]
+    assert output.ok

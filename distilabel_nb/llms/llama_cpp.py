@@ -139,12 +139,14 @@ class LlamaCppLLM(LLM):
     def _complete_blocking(
         self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None, cancelled: threading.Event
     ) -> list[Completion]:
+        from llama_cpp import LogitsProcessorList, StoppingCriteriaList
+
         llama = self.llama
         end_of_text = llama.token_eos()
 
-        def stop_when_cancelled(input_ids, scores):
-            # Called once per decoded token: once cancelled, only end-of-text can follow, so
-            # the decode ends at the next token (exceptions here would be swallowed by llama.cpp).
+        def force_end_when_cancelled(input_ids, scores):
+            # Called once per decoded token: once cancelled, only end-of-text can follow, so the
+            # decode ends at the next token (an exception here would be swallowed by llama.cpp).
             if cancelled.is_set():
                 scores[:] = -float("inf")
                 scores[end_of_text] = 0.0
@@ -153,15 +155,22 @@ class LlamaCppLLM(LLM):
         completions = []
         with self._call_lock:
             for index in range(num_generations):
+                if cancelled.is_set():
+                    break
                 kwargs = self._sampling_kwargs(index)
-                kwargs["logits_processor"] = [stop_when_cancelled]
                 if isinstance(prompt, str):
+                    # Raw completions check a stopping criterion in Python: safe with a grammar too.
+                    kwargs["stopping_criteria"] = StoppingCriteriaList([lambda ids, logits: cancelled.is_set()])
                     if schema is not None:
                         kwargs["grammar"] = _grammar_for(schema)
                     response = llama.create_completion(prompt=prompt, **kwargs)
                     text = response["choices"][0]["text"]
                 else:
-                    if schema is not None:
+                    if schema is None:
+                        kwargs["logits_processor"] = LogitsProcessorList([force_end_when_cancelled])
+                    else:
+                        # A schema's grammar forbids end-of-text mid-answer (forcing it aborts
+                        # llama.cpp), so a constrained chat call runs to its end.
                         kwargs["response_format"] = {"type": "json_object", "schema": schema}
                     response = llama.create_chat_completion(messages=prompt, **kwargs)
                     text = response["choices"][0]["message"]["content"] or ""
