@@ -57,7 +57,7 @@ def test_a_long_run_keeps_only_batch_size_rows_in_flight(scripted_llm):
     frame = run.wait(timeout=120)
 
     assert len(frame) == 3000 and frame["generation_error"].isna().all()
-    assert len(tasks_alive) > 2900
+    assert len(tasks_alive) > 2000  # (rows finished before the subscription are not seen)
     # 16 row tasks, plus the run itself and a few of the loop's own
     assert max(tasks_alive) <= 16 + 4, max(tasks_alive)
     assert llm.max_in_flight <= 16
