@@ -356,8 +356,14 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter
 # Browser
 # --------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _playwright() -> Iterator[Any]:
+    """Playwright for one test module.
+
+    Its sync API runs an asyncio loop that stays registered as the main thread's running
+    loop until ``stop()``; a session-wide instance would make every later test that calls
+    ``asyncio.run()`` (as a notebook cell's loop would) fail.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
@@ -370,7 +376,7 @@ def _playwright() -> Iterator[Any]:
         pw.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser(_playwright: Any) -> Iterator[Any]:
     exe = os.environ.get(CHROMIUM_ENV, DEFAULT_CHROMIUM)
     if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
