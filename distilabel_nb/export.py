@@ -7,7 +7,11 @@ write any DataFrame of this package out.
 How pairs are picked, and how ties are handled:
 
 * Only generations with a rating take part: a generation whose rating is missing
-  (``None``/NaN, or the whole row failed labelling) is left out.
+  (``None``/NaN) is left out.
+* A row whose labelling reported an error (``labelling_error`` set) gives no pair, even
+  where some ratings could be read: the answer did not follow the layout, so its numbers
+  may be an echo of the scale rather than a judgement. ``include_failed=True`` pairs
+  whatever ratings such rows have.
 * Two generations with the same rating never form a pair, and neither do ratings
   closer than ``min_margin``.
 * ``"best_worst"`` (default): one pair per row, the highest rated against the lowest
@@ -89,6 +93,7 @@ def to_preference_pairs(
     min_margin: float = 0.0,
     prompt_column: str = "input",
     generations_column: str = "generations",
+    include_failed: bool = False,
 ) -> pd.DataFrame:
     """Chosen/rejected pairs for preference tuning (DPO) from rated generations.
 
@@ -103,6 +108,8 @@ def to_preference_pairs(
             never do.
         prompt_column: The column with the prompt.
         generations_column: The column with the list of generations.
+        include_failed: Also pair the ratings read from rows whose ``labelling_error``
+            is set (left out by default).
 
     Returns:
         One row per pair with the columns ``prompt``, ``chosen``, ``rejected``,
@@ -129,8 +136,11 @@ def to_preference_pairs(
             "Pass rating_column=... (e.g. 'score' for critique tasks) or prompt_column=/generations_column=."
         )
     has_models = "generation_model" in df.columns
+    skip_failed = not include_failed and "labelling_error" in df.columns
     records: list[dict[str, Any]] = []
     for label, row in df.iterrows():
+        if skip_failed and isinstance(row["labelling_error"], str):
+            continue
         generations = _as_list(row[generations_column])
         ratings = _as_list(row[rating_column])
         models = _as_list(row["generation_model"]) if has_models else []

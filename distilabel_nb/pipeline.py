@@ -348,25 +348,35 @@ class _ProgressBars:
             bar.close()
 
 
-def pipeline(kind: str, subtask: str = "overall_quality", *, generator: LLM | None = None, labeller: LLM | None = None, **labeller_kwargs: Any) -> Pipeline:
+def pipeline(kind: str, subtask: str | None = None, *, generator: LLM | None = None, labeller: LLM | None = None, **labeller_kwargs: Any) -> Pipeline:
     """Build a preset pipeline.
 
     ``"preference"``: the generator's answers rated by UltraFeedback for ``subtask``
-    (a preset name such as ``"overall_quality"``). Without ``labeller``, the bundled
-    local model labels, with ``labeller_kwargs`` as its generation parameters.
+    (a preset name such as ``"overall_quality"``, the default). Without ``labeller``, the
+    bundled local model labels, with ``labeller_kwargs`` as its generation parameters.
+    A ``labeller`` you pass keeps its own task: ``subtask`` and ``labeller_kwargs`` only
+    configure the bundled one, so giving both is an error rather than a silent no-op.
 
     Example:
-        >>> pipe = pipeline("preference", generator=LlamaCppLLM(task=TextGenerationTask()))  # doctest: +SKIP
+        >>> pipe = pipeline("preference", "honesty", generator=LlamaCppLLM(task=TextGenerationTask()))  # doctest: +SKIP
     """
     from distilabel_nb.llms.llama_cpp import LlamaCppLLM
     from distilabel_nb.tasks.ultrafeedback import UltraFeedbackTask
 
     if kind != "preference":
         raise ValueError(f"Unknown pipeline kind {kind!r}; known: 'preference'")
-    if labeller is None:
-        preset = getattr(UltraFeedbackTask, f"for_{subtask}", None)
-        if preset is None:
-            known = sorted(name[4:] for name in dir(UltraFeedbackTask) if name.startswith("for_"))
-            raise ValueError(f"Unknown preference subtask {subtask!r}; known: {known}")
-        labeller = LlamaCppLLM(task=preset(), **labeller_kwargs)
-    return Pipeline(generator=generator, labeller=labeller)
+    if labeller is not None:
+        ignored = (["subtask"] if subtask is not None else []) + sorted(labeller_kwargs)
+        if ignored:
+            raise ValueError(
+                f"pipeline('preference') got labeller= and also {', '.join(ignored)}, which only set up the "
+                "bundled labeller; give your labeller its task and parameters itself, e.g. "
+                "OpenAILLM(model, UltraFeedbackTask.for_honesty(), max_new_tokens=512)"
+            )
+        return Pipeline(generator=generator, labeller=labeller)
+    subtask = subtask or "overall_quality"
+    preset = getattr(UltraFeedbackTask, f"for_{subtask}", None)
+    if preset is None:
+        known = sorted(name[4:] for name in dir(UltraFeedbackTask) if name.startswith("for_"))
+        raise ValueError(f"Unknown preference subtask {subtask!r}; known: {known}")
+    return Pipeline(generator=generator, labeller=LlamaCppLLM(task=preset(), **labeller_kwargs))

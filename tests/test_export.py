@@ -60,6 +60,17 @@ def test_missing_ratings_failed_rows_and_single_answers_are_left_out():
     assert pairs(df) == [("p", "q")]  # row 0 has one rated answer, row 1 failed, row 2 has one answer
 
 
+def test_rows_whose_labelling_failed_give_no_pair_unless_asked():
+    # A scale echo reads as ratings 1 and 2 but fails the parse: not a judgement to train on.
+    df = frame(
+        [["a", "b"], ["x", "y"]],
+        [[1.0, 2.0], [5.0, 3.0]],
+        labelling_error=["text 1: no rationale found; text 2: no rationale found", None],
+    )
+    assert pairs(df) == [("x", "y")]
+    assert pairs(df, include_failed=True) == [("b", "a"), ("x", "y")]
+
+
 def test_min_margin():
     df = frame([["a", "b"], ["c", "d"]], [[4, 3], [5, 1]])
     assert pairs(df, min_margin=2) == [("c", "d")]

@@ -249,6 +249,26 @@ def test_preference_preset_builds_an_ultrafeedback_labeller(scripted_llm):
         pipeline("ranking")
 
 
+def test_preference_preset_subtask_picks_the_ultrafeedback_preset(scripted_llm):
+    generator = scripted_llm(TextGenerationTask())
+    assert pipeline("preference", generator=generator).labeller.task.aspect == "overall quality"
+    aspects = set()
+    for subtask in ["helpfulness", "honesty", "instruction_following", "truthfulness"]:
+        labeller_task = pipeline("preference", subtask, generator=generator).labeller.task
+        assert labeller_task.aspect == getattr(UltraFeedbackTask, f"for_{subtask}")().aspect
+        aspects.add(labeller_task.aspect)
+    assert len(aspects) == 4 and "honesty and uncertainty" in aspects
+
+
+def test_preference_preset_refuses_settings_it_would_ignore(scripted_llm):
+    own = scripted_llm(UltraFeedbackTask.for_helpfulness())
+    assert pipeline("preference", labeller=own).labeller is own
+    with pytest.raises(ValueError, match=r"got labeller= and also subtask, which only set up the bundled labeller"):
+        pipeline("preference", subtask="honesty", labeller=own)
+    with pytest.raises(ValueError, match=r"also max_new_tokens.*UltraFeedbackTask.for_honesty\(\)"):
+        pipeline("preference", labeller=own, max_new_tokens=32)
+
+
 def test_progress_bars_count_rows(scripted_llm, capsys):
     labeller = scripted_llm(UltraFeedbackTask(), lambda p, i: "Rating: 5\nRationale: ok")
     Pipeline(generator=scripted_llm(TextGenerationTask()), labeller=labeller).generate(rows(5))

@@ -329,6 +329,9 @@ class UltraFeedbackTask(GenerationsLabeller):
         result = {"rating": ratings, "rationale": rationales}
         if count == 0:
             raise OutputParseError("no ratings found in the answer", partial=result)
+        extra = [number for number in blocks if number > count]
+        if extra:
+            problems.append(f"the answer rates text {max(extra)} but only {count} were given")
         if problems:
             raise OutputParseError("; ".join(problems), partial=result)
         return result
