@@ -11,6 +11,7 @@ import pytest
 
 from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, Task, TextGenerationTask, UltraFeedbackTask, pipeline
 from distilabel_nb.stub_server import StubServer, last_user_text
+from distilabel_nb.tasks import make_task
 
 
 def generator(server, **kwargs):
@@ -54,6 +55,17 @@ def test_empty_answer_is_a_parse_error_with_the_raw_answer_kept():
         df = Pipeline(generator=generator(server)).generate(rows(1), display_progress_bar=False)
     assert df.loc[0, "generation_error"] == "the model returned an empty answer"
     assert df.loc[0, "raw_generation_responses"] == [""]
+
+
+def test_an_empty_answer_is_not_cached_so_a_rerun_asks_again():
+    with StubServer(model="m", latency=0, faults={1: "empty"}) as server:
+        pipe = Pipeline(generator=generator(server, cache=True))
+        first = pipe.generate(rows(1), display_progress_bar=False, skip_dry_run=True)
+        second = pipe.generate(rows(1), display_progress_bar=False, skip_dry_run=True)
+        third = pipe.generate(rows(1), display_progress_bar=False, skip_dry_run=True)
+        assert server.request_count == 2  # the empty answer is asked again; the good one is cached
+    assert first.loc[0, "generation_error"] == "the model returned an empty answer"
+    assert pd.isna(second.loc[0, "generation_error"]) and second.loc[0, "generations"] == third.loc[0, "generations"]
 
 
 @pytest.mark.parametrize("fault, status", [("500", "HTTP 500"), ("429", "HTTP 429")])
@@ -172,10 +184,35 @@ def test_bad_dataset_inputs_are_refused_before_any_call():
 
 def test_an_empty_input_fails_only_its_row():
     with StubServer(model="m", latency=0) as server:
-        df = Pipeline(generator=generator(server)).generate(pd.DataFrame({"input": ["a", None, float("nan"), "d"]}), display_progress_bar=False)
+        inputs = pd.DataFrame({"input": ["a", None, float("nan"), "  \n", "d"]})
+        df = Pipeline(generator=generator(server)).generate(inputs, display_progress_bar=False)
+        assert server.request_count == 2
+    assert df["generation_error"].notna().tolist() == [False, True, True, True, False]
+    for row in (1, 2, 3):
+        assert "input 'input' is empty (None/NaN or blank); fill or drop those rows" in df.loc[row, "generation_error"]
+
+
+def test_a_non_text_input_fails_only_its_row_and_names_the_fix():
+    with StubServer(model="m", latency=0) as server:
+        inputs = pd.DataFrame({"input": ["a", 42, {"text": "b"}, "d"]})
+        df = Pipeline(generator=generator(server)).generate(inputs, display_progress_bar=False)
         assert server.request_count == 2
     assert df["generation_error"].notna().tolist() == [False, True, True, False]
-    assert "input 'input' is empty (None/NaN)" in df.loc[1, "generation_error"]
+    assert "input 'input' must be a text, got int 42; map a text column to it, or convert this one with df['input'].astype(str)" in df.loc[1, "generation_error"]
+    assert "got dict {'text': 'b'}" in df.loc[2, "generation_error"]
+    # A template task of your own decides what its inputs are: a number is fine there.
+    count = Task.from_template("Write {{ n }} haiku.", inputs=["n"])
+    assert count.generate_prompt(n=3).formatted_prompt == "Write 3 haiku."
+
+
+def test_a_labeller_given_a_non_text_answer_fails_only_that_row():
+    with StubServer(model="m", latency=0) as server:
+        labeller = OpenAILLM("m", UltraFeedbackTask(), base_url=server.base_url, max_retries=0, cache=False)
+        rows = pd.DataFrame({"input": ["q1", "q2"], "generations": [["a", "b"], ["a", 7]]})
+        df = Pipeline(labeller=labeller).generate(rows, display_progress_bar=False)
+        assert server.request_count == 1
+    assert pd.isna(df.loc[0, "labelling_error"]) or "input" not in df.loc[0, "labelling_error"]
+    assert "input 'generations': item 2 is a int, not a text" in df.loc[1, "labelling_error"]
 
 
 @pytest.mark.parametrize("build, error, match", [
@@ -192,6 +229,7 @@ def test_an_empty_input_fails_only_its_row():
     (lambda: Task.from_template("{{ a }} {{ b }}", inputs=["a"]), ValueError, r"uses \['b'\], which is neither an input"),
     (lambda: Task.from_template("{{ a.__class__ }}", inputs=["a"]), ValueError, "may not reach Python internals"),
     (lambda: pipeline("preference", subtask="fun"), ValueError, "Unknown preference subtask 'fun'; known:"),
+    (lambda: make_task("ultrafedback"), ValueError, "Unknown task 'ultrafedback'; did you mean 'ultrafeedback_"),
 ])
 def test_bad_arguments_are_refused_on_construction(build, error, match):
     with pytest.raises(error, match=match):

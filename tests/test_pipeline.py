@@ -161,6 +161,10 @@ def test_unsupported_dataset_type(scripted_llm):
 def test_empty_dataset_gives_an_empty_frame_with_the_right_columns(scripted_llm):
     df = Pipeline(generator=scripted_llm(TextGenerationTask())).generate(pd.DataFrame({"input": []}), display_progress_bar=False)
     assert len(df) == 0 and list(df.columns) == ["input"] + GENERATION
+    generator, labeller = scripted_llm(TextGenerationTask()), scripted_llm(UltraFeedbackTask())
+    df = Pipeline(generator=generator, labeller=labeller).generate(pd.DataFrame({"input": []}), display_progress_bar=False)
+    assert len(df) == 0 and list(df.columns) == ["input"] + GENERATION + LABELLING
+    assert generator.history == [] and labeller.history == []
 
 
 def test_run_events_and_state(scripted_llm):

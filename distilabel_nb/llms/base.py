@@ -231,7 +231,8 @@ class LLM(HTMLRepr, ABC):
                 return self._outputs_for_error(prompt_used, kind, message, num_generations)
             for i, completion in zip(missing, fresh):
                 completions[i] = completion
-                if self.cache is not None:
+                # An empty answer is a fault more often than a choice: a re-run asks again.
+                if self.cache is not None and completion.text.strip():
                     self.cache.put(keys[i], completion.text, completion.usage)
         return [self._parse(prompt_used, completion, inputs) for completion in completions if completion is not None]
 

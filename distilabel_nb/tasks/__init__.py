@@ -6,7 +6,7 @@ from distilabel_nb.tasks.evol import EvolInstructTask, EvolQualityTask, eliminat
 from distilabel_nb.tasks.judgelm import JudgeLMTask
 from distilabel_nb.tasks.principles import PRINCIPLES
 from distilabel_nb.tasks.prometheus import RUBRICS, PrometheusTask
-from distilabel_nb.tasks.registry import TaskFactory, available_tasks, register_task
+from distilabel_nb.tasks.registry import TaskFactory, available_tasks, make_task, register_task
 from distilabel_nb.tasks.scorers import ComplexityScorerTask, QualityScorerTask
 from distilabel_nb.tasks.self_instruct import SelfInstructTask
 from distilabel_nb.tasks.text_generation import TextGenerationTask
@@ -34,6 +34,7 @@ __all__ = [
     "UltraFeedbackTask",
     "UltraJudgeTask",
     "available_tasks",
+    "make_task",
     "elimination_reason",
     "register_task",
 ]

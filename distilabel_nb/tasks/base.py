@@ -185,10 +185,22 @@ class Task(HTMLRepr):
         missing = [n for n in names if n not in inputs]
         if missing:
             raise ValueError(f"{self.name} needs the inputs {names}; missing: {missing}")
-        empty = [n for n in names if missing_value(inputs[n])]
+        empty = [n for n in names if missing_value(inputs[n]) or (isinstance(inputs[n], str) and not inputs[n].strip())]
         if empty:
-            raise ValueError(f"{self.name}: input {', '.join(map(repr, empty))} is empty (None/NaN); fill or drop those rows")
+            raise ValueError(f"{self.name}: input {', '.join(map(repr, empty))} is empty (None/NaN or blank); fill or drop those rows")
+        for name in self.text_input_names():
+            value = inputs[name]
+            if not isinstance(value, str):
+                shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+                raise ValueError(
+                    f"{self.name}: input {name!r} must be a text, got {type(value).__name__} {shown}; "
+                    f"map a text column to it, or convert this one with df[{name!r}].astype(str)"
+                )
         return {n: inputs[n] for n in names}
+
+    def text_input_names(self) -> list[str]:
+        """The inputs that must each be one text (all of them, unless a subclass says otherwise)."""
+        return list(self.input_args_names)
 
     def generate_prompt(self, *args: Any, **kwargs: Any) -> Prompt:
         """Render the prompt for one row.
@@ -412,6 +424,10 @@ class TemplateTask(Task):
         spec = {"kind": self.kind, "inputs": self.input_args_names, "outputs": self.output_args_names,
                 "name": self.name, "output_model": self.output_model}
         return _make_template_task, (spec, self.system_prompt, self.template, self.parse, self.variables)
+
+    def text_input_names(self) -> list[str]:
+        """None: a user's template decides what its inputs are (a number of items, a list...)."""
+        return []
 
     def template_source(self) -> str:
         return self.template

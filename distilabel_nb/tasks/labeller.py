@@ -35,6 +35,10 @@ class GenerationsLabeller(Task):
         inputs[self.texts_input] = as_text_list(inputs[self.texts_input], self.texts_input)
         return inputs
 
+    def text_input_names(self) -> list[str]:
+        """Every input but the list of judged texts, which :func:`as_text_list` checks."""
+        return [name for name in self.input_args_names if name != self.texts_input]
+
     def count_texts(self, inputs: dict[str, Any]) -> int:
         """How many texts the row asks to judge."""
         return len(as_text_list(inputs[self.texts_input], self.texts_input))

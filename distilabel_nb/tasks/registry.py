@@ -1,6 +1,6 @@
 """Every task by name, with a one-line description, for the run panel and for users.
 
-``available_tasks()`` returns ``{"generators": {...}, "labellers": {...}}``; each value
+``make_task(name)`` builds one by name; ``available_tasks()`` returns ``{"generators": {...}, "labellers": {...}}``; each value
 is a :class:`TaskFactory` — call it to build the task (keyword arguments go to the
 task). Presets are entries of their own. ``register_task`` adds a user's task.
 
@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -89,6 +90,25 @@ def available_tasks() -> dict[str, dict[str, TaskFactory]]:
     for name, factory in _REGISTRY.items():
         split[_GROUPS[factory.kind]][name] = factory
     return split
+
+
+def make_task(name: str, **kwargs: Any) -> Task:
+    """Build the registered task called ``name``; keyword arguments go to the task.
+
+    Raises:
+        ValueError: for a name nobody registered, listing the close matches and every
+            known name.
+
+    Example:
+        >>> make_task("ultrafeedback_honesty").aspect
+        'honesty and uncertainty'
+    """
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        close = difflib.get_close_matches(str(name), _REGISTRY, n=3)
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise ValueError(f"Unknown task {name!r}; {hint}known: {', '.join(_REGISTRY)} (register your own with register_task)")
+    return factory(**kwargs)
 
 
 def _preset(build: Callable[..., Task], **fixed: Any) -> Callable[..., Task]:
