@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,10 +28,11 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 CACHE_DIR_ENV = "DISTILABEL_NB_CACHE_DIR"
 CACHE_FILE = "calls.sqlite"
+_dump = functools.partial(json.dumps, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def default_cache_path() -> Path:
@@ -70,11 +72,29 @@ class CallCache:
     @staticmethod
     def key(*, backend: str, model: dict[str, Any], prompt: Any, params: dict[str, Any], index: int, schema: Any = None) -> str:
         """The content hash that identifies one call (never includes credentials)."""
-        material = json.dumps(
-            {"backend": backend, "model": model, "prompt": prompt, "params": params, "index": index, "schema": schema},
-            sort_keys=True, ensure_ascii=False, default=str,
-        )
+        material = _dump({"backend": backend, "model": model, "prompt": prompt, "params": params, "index": index, "schema": schema})
         return hashlib.sha256(material.encode()).hexdigest()
+
+    @staticmethod
+    def keyer(*, backend: str, model: dict[str, Any], params: dict[str, Any]) -> Callable[[Any, int, Any], str]:
+        """``key`` with the parts fixed for one LLM: a function of ``(prompt, index, schema)``.
+
+        It gives the very same keys as :meth:`key` while serialising the fixed parts once.
+
+        Example:
+            >>> make = CallCache.keyer(backend="openai", model={"model": "m"}, params={})
+            >>> make("hi", 0, None) == CallCache.key(backend="openai", model={"model": "m"}, prompt="hi", params={}, index=0)
+            True
+        """
+        head = '{"backend": ' + _dump(backend) + ', "index": '
+        middle = ', "model": ' + _dump(model) + ', "params": ' + _dump(params) + ', "prompt": '
+
+        def make(prompt: Any, index: int, schema: Any = None) -> str:
+            schema_text = "null" if schema is None else _dump(schema)
+            material = head + str(int(index)) + middle + _dump(prompt) + ', "schema": ' + schema_text + "}"
+            return hashlib.sha256(material.encode()).hexdigest()
+
+        return make
 
     def get_many(self, keys: list[str]) -> dict[str, tuple[str, dict[str, int]]]:
         """Stored ``(answer, usage)`` for each key that is present."""

@@ -196,8 +196,7 @@ class Pipeline(HTMLRepr):
             async def work(item: tuple[int, dict[str, Any]]) -> None:
                 await self._process_row(run, item[0], item[1], num_generations)
 
-            async for _ in runtime.bounded_map(work, todo, batch_size):
-                pass
+            await runtime.bounded_run(work, todo, batch_size)
         except asyncio.CancelledError:
             run.emit("cancelled")
             raise

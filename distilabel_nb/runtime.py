@@ -80,6 +80,39 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         raise
 
 
+async def bounded_run(fn: Callable[[T], Awaitable[Any]], items: Iterable[T], limit: int) -> None:
+    """Await ``fn(item)`` for every item, at most ``limit`` at once, results dropped.
+
+    :func:`bounded_map` without its results queue, for work that keeps its own results
+    (a pipeline stores each row as it finishes): ``limit`` workers take items one at a
+    time, and each lets the loop run between items, so that work which never has to wait
+    (answers from the cache) cannot hold the loop — a Stop still lands at once. The first
+    exception raised by ``fn`` is raised here, and the other workers are cancelled.
+
+    Example:
+        >>> seen = []
+        >>> async def note(x): seen.append(x)
+        >>> run_sync(bounded_run(note, [1, 2, 3], 2)); sorted(seen)
+        [1, 2, 3]
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    iterator = iter(items)
+
+    async def worker() -> None:
+        for item in iterator:
+            await fn(item)
+            await asyncio.sleep(0)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(limit)]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+
 async def bounded_map(
     fn: Callable[[T], Awaitable[R]], items: Iterable[T], limit: int
 ) -> AsyncIterator[tuple[int, R]]:

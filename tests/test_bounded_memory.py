@@ -61,3 +61,59 @@ def test_a_long_run_keeps_only_batch_size_rows_in_flight(scripted_llm):
     # 16 row tasks, plus the run itself and a few of the loop's own
     assert max(tasks_alive) <= 16 + 4, max(tasks_alive)
     assert llm.max_in_flight <= 16
+
+
+def test_bounded_run_keeps_limit_workers_pulls_lazily_and_lets_the_loop_run():
+    pulled = 0
+    done = []
+
+    def rows():
+        nonlocal pulled
+        for i in range(2000):
+            pulled += 1
+            yield i
+
+    async def instant(item):  # never waits, like a row answered from the cache
+        done.append((item, pulled, len(asyncio.all_tasks())))
+
+    async def main():
+        ticks = 0
+
+        async def ticker():  # another task on the loop: it must get turns meanwhile
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        other = asyncio.ensure_future(ticker())
+        await runtime.bounded_run(instant, rows(), 8)
+        other.cancel()
+        return ticks
+
+    ticks = runtime.run_sync(main())
+    assert [item for item, _, _ in sorted(done)] == list(range(2000))
+    assert max(seen - item for item, seen, _ in done) <= 8  # items are pulled only by a free worker
+    assert max(tasks for _, _, tasks in done) <= 8 + 2  # the workers, main() and the ticker
+    assert ticks > 2000 // 8  # the loop ran other work between items
+
+
+def test_bounded_run_raises_the_first_error_and_cancels_the_rest():
+    cancelled = []
+
+    async def fn(item):
+        if item == 3:
+            raise KeyError("row 3")
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.append(item)
+            raise
+
+    async def main():
+        try:
+            await runtime.bounded_run(fn, range(100), 4)
+        except KeyError as exc:
+            return exc
+
+    error = runtime.run_sync(main())
+    assert isinstance(error, KeyError) and cancelled and len(cancelled) <= 4

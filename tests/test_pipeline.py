@@ -282,4 +282,4 @@ def test_progress_bars_count_rows(scripted_llm, capsys):
 
 def test_the_same_error_on_every_generation_is_said_once(scripted_llm):
     df = Pipeline(generator=scripted_llm(TextGenerationTask())).generate([{"input": None}], num_generations=3, display_progress_bar=False)
-    assert df.loc[0, "generation_error"] == "TextGenerationTask: input 'input' is empty (None/NaN); fill or drop those rows"
+    assert df.loc[0, "generation_error"] == "TextGenerationTask: input 'input' is empty (None/NaN or blank); fill or drop those rows"

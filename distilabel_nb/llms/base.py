@@ -156,6 +156,7 @@ class LLM(HTMLRepr, ABC):
         self.max_concurrency = max_concurrency
         self.params = make_generation_params(**generation_kwargs)
         self._semaphore: asyncio.Semaphore | None = None
+        self._keyer: tuple[Any, Any] | None = None  # (what it was made for, CallCache.keyer(...))
         if isinstance(cache, CallCache):
             self.cache, self.cache_refresh = cache, False
         elif cache is True or cache == "refresh":
@@ -210,7 +211,11 @@ class LLM(HTMLRepr, ABC):
             schema = self.task.response_schema(inputs)
         except (ValueError, TypeError) as exc:
             return self._outputs_for_error(None, "input", str(exc), num_generations)
-        keys = [self._cache_key(prompt_used, schema, i) for i in range(num_generations)] if self.cache is not None else []
+        if self.cache is not None:
+            make_key = self._make_key()
+            keys = [make_key(prompt_used, i, schema) for i in range(num_generations)]
+        else:
+            keys = []
         found = self.cache.get_many(keys) if self.cache is not None and not self.cache_refresh else {}
         completions: list[Completion | None] = [
             Completion(*found[key], cached=True) if key in found else None for key in keys
@@ -236,11 +241,13 @@ class LLM(HTMLRepr, ABC):
                     self.cache.put(keys[i], completion.text, completion.usage)
         return [self._parse(prompt_used, completion, inputs) for completion in completions if completion is not None]
 
-    def _cache_key(self, prompt_used: FormattedPrompt, schema: dict[str, Any] | None, index: int) -> str:
-        return CallCache.key(
-            backend=self.backend, model=self.model_identity, prompt=prompt_used,
-            params=self.params.model_dump(), index=index, schema=schema,
-        )
+    def _make_key(self):
+        """``CallCache.keyer`` for this LLM as it is now: remade when its model or parameters change."""
+        made_for = (self.model_identity, list(self.params.__dict__.values()))
+        if self._keyer is None or self._keyer[0] != made_for:
+            keyer = CallCache.keyer(backend=self.backend, model=made_for[0], params=self.params.model_dump())
+            self._keyer = (made_for, keyer)
+        return self._keyer[1]
 
     def _parse(self, prompt_used: FormattedPrompt, completion: Completion, inputs: dict[str, Any]) -> LLMOutput:
         output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached)
@@ -293,6 +300,7 @@ class LLM(HTMLRepr, ABC):
         """
         state = self.__dict__.copy()
         state["_semaphore"] = None
+        state["_keyer"] = None
         if isinstance(self.cache, CallCache):
             path = self.cache.path
             state["cache"], state["_cache_path"] = None, path if path == ":memory:" else os.path.abspath(path)

@@ -88,6 +88,8 @@ class TextGenerationTask(Task):
 
     def generate_prompt(self, *args: Any, **kwargs: Any) -> Prompt:
         prompt = super().generate_prompt(*args, **kwargs)
+        if self.principles_distribution is None:
+            return prompt
         principle = self.principle_for(self.bind_inputs(args, kwargs)["input"])
         if principle is None:
             return prompt
