@@ -98,6 +98,10 @@ class CallCache:
 
     def get_many(self, keys: list[str]) -> dict[str, tuple[str, dict[str, int]]]:
         """Stored ``(answer, usage)`` for each key that is present."""
+        if len(keys) == 1:  # the usual case (one answer per row): the simplest query
+            with self._lock:
+                row = self._db.execute("SELECT answer, usage FROM calls WHERE key = ?", keys).fetchone()
+            return {} if row is None else {keys[0]: (row[0], json.loads(row[1]))}
         if not keys:
             return {}
         marks = ",".join("?" * len(keys))

@@ -294,6 +294,32 @@ def test_typed_key_is_never_kept_in_widgets_reprs_or_results():
     assert not [p for p in places if SECRET in p]
 
 
+def test_key_from_the_environment_reaches_the_server(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with StubServer(model="stub-model", api_key=SECRET, latency=0) as server:
+        panel = _server_panel(Panel(), server)
+        panel.data.rows.value = 2
+        panel.generator.key_source.value = "env"
+        panel.run()
+        result = panel.wait(timeout=30)
+        assert result["generation_error"].isna().all() and server.request_count == 2  # a wrong key gets 401
+    assert SECRET not in result.to_json() and SECRET not in repr(panel.pipeline.generator)
+
+
+def test_run_with_a_gguf_file_path(model_path):
+    panel = Panel()
+    panel.data.rows.value = 1
+    panel.generator.backend.value = "gguf"
+    panel.generator.gguf_path.value = str(model_path)
+    panel.generator.max_new_tokens.value = 8
+    panel.labeller.enabled.value = False
+    panel.run()
+    result = panel.wait(timeout=240)
+    assert result["generation_error"].isna().all() and result["generations"][0][0]
+    assert panel.pipeline.generator.model_path == model_path and panel.pipeline.labeller is None
+    assert "labelling_model" not in result.columns
+
+
 def test_errors_are_shown_readably_not_raised():
     with StubServer(model="stub-model", api_key=SECRET, latency=0) as server:
         panel = _server_panel(Panel(), server)

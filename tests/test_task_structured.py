@@ -146,6 +146,23 @@ def test_openai_backend_against_llama_cpp_server(llama_server):
     assert llm._response_format({"type": "object"})["type"] == "json_object"
 
 
+def test_openai_backend_sends_the_schema_as_json_schema_to_a_server_that_takes_it():
+    from distilabel_nb.stub_server import StubServer, last_user_text
+
+    def respond(body, i):  # one rating for the second row's two answers: breaks the schema
+        return answer(("Right.", 5)) if "3+3" in last_user_text(body) else answer(("Right.", 5), ("Wrong sum.", 1))
+
+    with StubServer(model="judge", latency=0, responder=respond) as server:
+        llm = OpenAILLM("judge", UltraFeedbackTask(structured=True), base_url=server.base_url, cache=False)
+        (good,), (short,) = llm.generate([ROW, ROW | {"input": "What is 3+3?"}])
+        sent, again = (request["response_format"] for request in server.requests)
+    assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
+    assert sent["json_schema"]["schema"] == UltraFeedbackTask(structured=True).response_schema(ROW)
+    assert again["type"] == "json_schema"  # the server took it: no fallback
+    assert good.ok and good.parsed_output == {"rating": [5.0, 1.0], "rationale": ["Right.", "Wrong sum."]}
+    assert not short.ok and "2" in short.error and short.error_kind == "parse"  # one rating for two texts
+
+
 @pytest.mark.slow
 def test_llama_cpp_server_refuses_the_json_schema_response_format(llama_server):
     """Pins the server behaviour the fallback above exists for: llama-cpp-python's server

@@ -52,6 +52,7 @@ def test_packaged_templates_are_loaded_once(monkeypatch):
     original = type(loader).get_source
     monkeypatch.setattr(type(loader), "get_source", lambda self, env, name: calls.append(name) or original(self, env, name))
     base._PACKAGED.cache.clear()
+    base._packaged_template.cache_clear()
     task = UltraFeedbackTask()
     for _ in range(5):
         task.generate_prompt("Q?", ["a", "b"])

@@ -13,11 +13,13 @@ A task for one notebook cell is one call: :meth:`Task.from_template`.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Literal, Sequence
 
-from jinja2 import PackageLoader, StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import BaseModel, ValidationError
 
@@ -34,6 +36,30 @@ _PACKAGED = ImmutableSandboxedEnvironment(
 _USER = ImmutableSandboxedEnvironment(**_JINJA_OPTIONS)
 
 
+@functools.lru_cache(maxsize=None)
+def _packaged_template(name: str) -> Template:
+    """A packaged template, read and compiled once per process."""
+    return _PACKAGED.get_template(name)
+
+
+@functools.lru_cache(maxsize=512)
+def _globals_of(template: Template) -> dict[str, Any]:
+    """A template's globals as a plain dict, made once (jinja2 rebuilds it on every render)."""
+    return dict(template.globals)
+
+
+def _render(template: Template, variables: dict[str, Any]) -> str:
+    """``template.render(**variables)`` without the per-call copy of the globals.
+
+    The context is built on one fresh dict (globals, then the variables over them, as
+    ``render`` does); the sandbox is unchanged: it lives in the compiled code.
+    """
+    template_globals = _globals_of(template)
+    context = new_context(template.environment, template.name, template.blocks, {**template_globals, **variables},
+                          shared=True, globals=template_globals)
+    return template.environment.concat(template.root_render_func(context))  # type: ignore[attr-defined]
+
+
 class OutputParseError(ValueError):
     """A model's answer could not be read completely.
 
@@ -44,6 +70,13 @@ class OutputParseError(ValueError):
     def __init__(self, message: str, partial: dict[str, Any] | None = None):
         super().__init__(message)
         self.partial = partial
+
+
+def _is_empty(value: Any) -> bool:
+    """None, NaN, or a text with nothing but spaces."""
+    if value.__class__ is str:
+        return not value or value.isspace()
+    return missing_value(value) or (isinstance(value, str) and (not value or value.isspace()))
 
 
 def missing_value(value: Any) -> bool:
@@ -156,7 +189,7 @@ class Task(HTMLRepr):
         return type(self).__name__
 
     def _template(self):
-        return _PACKAGED.get_template(self.template_name)
+        return _packaged_template(self.template_name)
 
     def template_source(self) -> str:
         """The jinja2 source this task renders (for previews)."""
@@ -185,12 +218,12 @@ class Task(HTMLRepr):
         missing = [n for n in names if n not in inputs]
         if missing:
             raise ValueError(f"{self.name} needs the inputs {names}; missing: {missing}")
-        empty = [n for n in names if missing_value(inputs[n]) or (isinstance(inputs[n], str) and not inputs[n].strip())]
+        empty = [n for n in names if _is_empty(inputs[n])]
         if empty:
             raise ValueError(f"{self.name}: input {', '.join(map(repr, empty))} is empty (None/NaN or blank); fill or drop those rows")
         for name in self.text_input_names():
             value = inputs[name]
-            if not isinstance(value, str):
+            if value.__class__ is not str and not isinstance(value, str):
                 shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
                 raise ValueError(
                     f"{self.name}: input {name!r} must be a text, got {type(value).__name__} {shown}; "
@@ -221,7 +254,7 @@ class Task(HTMLRepr):
             ValueError: when the template fails, or reaches for Python internals.
         """
         try:
-            text = self._template().render(**self.template_variables(), **inputs)
+            text = _render(self._template(), {**self.template_variables(), **inputs})
         except SecurityError as exc:
             raise ValueError(
                 f"{self.name}: the sandbox stopped its template: templates may not reach Python "
