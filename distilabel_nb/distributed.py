@@ -56,7 +56,7 @@ KEEP_PIPELINES = 4
 #: The Dask event topic that carries the partitions' progress reports.
 PROGRESS_TOPIC = "distilabel-nb-progress"
 
-_COUNTERS = ("generated", "labelled", "done", "generation_failures", "labelling_failures", "tokens")
+_COUNTERS = ("started", "generated", "labelled", "done", "generation_failures", "labelling_failures", "tokens")
 
 
 def is_dask_dataframe(obj: Any) -> bool:
@@ -314,7 +314,8 @@ class DaskRun(Run):
             return
         delta = {name: after[name] - before[name] for name in _COUNTERS}
         tokens = delta["tokens"]
-        for kind, count, failures in (("row_generated", delta["generated"], delta["generation_failures"]),
+        for kind, count, failures in (("row_started", delta["started"], 0),
+                                      ("row_generated", delta["generated"], delta["generation_failures"]),
                                       ("row_labelled", delta["labelled"], delta["labelling_failures"]),
                                       ("row_done", delta["done"], 0)):
             for i in range(count):

@@ -155,6 +155,7 @@ class Pipeline(HTMLRepr):
         return record
 
     async def _process_row(self, run: Run, index: int, row: dict[str, Any], num_generations: int) -> list[LLMOutput]:
+        run.emit("row_started", index)
         record = dict(row)
         all_outputs: list[LLMOutput] = []
         if self.generator is not None:

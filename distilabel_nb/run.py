@@ -18,7 +18,9 @@ import pandas as pd
 
 from distilabel_nb.display.html import HTMLRepr
 
-EventKind = Literal["started", "dry_run_passed", "row_generated", "row_labelled", "row_done", "finished", "cancelled", "failed"]
+EventKind = Literal[
+    "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "finished", "cancelled", "failed"
+]
 Status = Literal["pending", "running", "finished", "cancelled", "failed"]
 
 
@@ -50,6 +52,7 @@ class RunState(HTMLRepr):
     total_rows: int = 0
     has_generator: bool = True
     has_labeller: bool = False
+    started: int = 0
     generated: int = 0
     labelled: int = 0
     done: int = 0
@@ -65,6 +68,8 @@ class RunState(HTMLRepr):
         self.tokens += event.tokens
         if event.kind == "started":
             self.status = "running"
+        elif event.kind == "row_started":
+            self.started += 1
         elif event.kind == "row_generated":
             self.generated += 1
             self.generation_failures += event.failed
@@ -76,6 +81,11 @@ class RunState(HTMLRepr):
         elif event.kind in ("finished", "cancelled", "failed"):
             self.status = {"finished": "finished", "cancelled": "cancelled", "failed": "failed"}[event.kind]
             self.error = event.error
+
+    @property
+    def in_flight(self) -> int:
+        """Rows started and not done yet."""
+        return max(0, self.started - self.done)
 
     @property
     def failures(self) -> int:

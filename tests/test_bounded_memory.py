@@ -46,11 +46,12 @@ def test_a_long_run_keeps_only_batch_size_rows_in_flight(scripted_llm):
     llm = scripted_llm(TextGenerationTask(), delay=0.001, max_concurrency=16, cache=False)
     loop = runtime.get_loop()
     rows = [{"input": f"question {i}"} for i in range(3000)]
-    tasks_alive = []
+    tasks_alive, in_flight = [], []
 
     def count_tasks(event):  # called on the runtime thread, between rows
         if event.kind == "row_done":
             tasks_alive.append(len(asyncio.all_tasks(loop)))
+            in_flight.append(run.state.in_flight)
 
     run = Pipeline(generator=llm).start(rows, batch_size=16)
     run.subscribe(count_tasks)
@@ -61,6 +62,7 @@ def test_a_long_run_keeps_only_batch_size_rows_in_flight(scripted_llm):
     # 16 row tasks, plus the run itself and a few of the loop's own
     assert max(tasks_alive) <= 16 + 4, max(tasks_alive)
     assert llm.max_in_flight <= 16
+    assert 0 < max(in_flight) <= 16  # rows started and not done, as the run's own events count them
 
 
 def test_bounded_run_keeps_limit_workers_pulls_lazily_and_lets_the_loop_run():

@@ -176,8 +176,13 @@ def test_run_events_and_state(scripted_llm):
     df = run.wait(timeout=10)
     kinds = [e.kind for e in seen]
     assert kinds[-1] == "finished" and kinds.count("row_done") == 6 and "dry_run_passed" in kinds
+    assert kinds.count("row_started") == 6
+    for row in range(6):  # each row: started, generated, labelled, done, in that order
+        steps = [e.kind for e in seen if e.row == row and e.kind.startswith("row_")]
+        assert steps == ["row_started", "row_generated", "row_labelled", "row_done"], (row, steps)
     state = run.state
-    assert (state.total_rows, state.generated, state.labelled, state.done) == (6, 6, 6, 6)
+    assert (state.total_rows, state.started, state.generated, state.labelled, state.done) == (6, 6, 6, 6, 6)
+    assert state.in_flight == 0
     assert (state.generation_failures, state.labelling_failures) == (1, 1)
     assert state.tokens == 6 * 5 + 5 * 5 and state.status == "finished"
     assert len(df) == 6 and pipe.last_run is run
