@@ -52,7 +52,7 @@ def test_panel_runs_and_stops_in_jupyterlab(jupyter_server, browser_page, notebo
     panel = page.locator(".jp-OutputArea .dnb-panel").first
     # The notebook ran the panel twice from code: a full run, then a stopped one.
     _status(panel, 2, "cancelled").wait_for()
-    assert page.locator(".jp-OutputArea .dnb-panel").count() == 2  # the panel, and pipe.panel(...)
+    assert page.locator(".jp-OutputArea .dnb-panel").count() == 3  # the panel, pipe.panel(...) and one set up for a server
     _shot(panel, "panel-after-notebook")
 
     tabs = panel.locator(".lm-TabBar-tab")
