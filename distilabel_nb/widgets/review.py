@@ -275,7 +275,10 @@ class Review:
         scale: The ratings a reviewer can give, lowest first: numbers, ``(value, label)``
             pairs, or rating levels such as ``UltraFeedbackTask().ratings``.
         show_ai: Show the AI's ratings and rationales; ``False`` for a blind review.
-        instruction_column, generations_column, rating_column, rationale_column: Column names.
+        instruction_column: The column with the instruction.
+        generations_column: The column with the list of generations.
+        rating_column: The column with the AI's ratings (shown when present).
+        rationale_column: The column with the AI's rationales (shown when present).
         on_mismatch: When a saved answer belongs to a row whose instruction or generations
             have changed since: ``"raise"`` (default) or ``"ignore"`` (start those rows afresh;
             the old answers stay in the file).
