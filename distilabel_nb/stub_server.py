@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: Fault names understood by :class:`StubServer`.
-FAULTS = frozenset({"429", "500", "503", "hang", "drop", "malformed", "empty"})
+FAULTS = frozenset({"429", "500", "503", "hang", "drop", "malformed", "empty", "no_json_schema"})
 
 #: ``responder(request_json, choice_index) -> content`` for custom replies.
 Responder = Callable[[dict, int], str]
@@ -178,6 +178,8 @@ class StubServer:
 
     * ``"429"``: rate limited, with a ``Retry-After: <retry_after>`` header.
     * ``"500"`` / ``"503"``: server errors with an OpenAI-style error body.
+    * ``"no_json_schema"``: the HTTP 500 that llama.cpp's server answers to a
+      ``response_format`` of type ``json_schema``.
     * ``"hang"``: no answer for ``hang_seconds``, then the connection is closed.
     * ``"drop"``: the connection is closed without any response.
     * ``"malformed"``: status 200, ``application/json``, invalid JSON body.
@@ -387,6 +389,9 @@ class StubServer:
             return _error(429, message, "requests", "rate_limit_exceeded", **headers)
         if fault == "500":
             return _error(500, "The server had an error (stub fault).", "server_error", None)
+        if fault == "no_json_schema":
+            message = "1 validation error: response_format.type: Input should be 'text' or 'json_object' [input_value='json_schema']"
+            return _error(500, message, "server_error", None)
         if fault == "503":
             return _error(503, "The server is overloaded (stub fault).", "server_error", None)
         if fault == "malformed":

@@ -163,6 +163,38 @@ def test_openai_backend_sends_the_schema_as_json_schema_to_a_server_that_takes_i
     assert not short.ok and "2" in short.error and short.error_kind == "parse"  # one rating for two texts
 
 
+def test_a_server_refusing_json_schema_is_found_out_without_retries():
+    """llama.cpp's server answers json_schema with HTTP 500: the first refusal switches the
+    LLM to json_object at once, instead of waiting out max_retries rounds of backoff."""
+    from distilabel_nb.stub_server import StubServer
+
+    def refuse(number, body):
+        return "no_json_schema" if (body.get("response_format") or {}).get("type") == "json_schema" else None
+
+    with StubServer(model="judge", latency=0, fault_rule=refuse,
+                    responder=lambda body, i: answer(("Right.", 5), ("Wrong sum.", 1))) as server:
+        llm = OpenAILLM("judge", UltraFeedbackTask(structured=True), base_url=server.base_url, max_retries=4, cache=False)
+        (first,), (second,) = llm.generate([ROW, ROW | {"input": "What is 3+3?"}])
+        kinds = [request["response_format"]["type"] for request in server.requests]
+    assert first.ok and second.ok, (first.error, second.error)
+    # One try per row at most with json_schema (both rows may start before the first refusal
+    # comes back), none of them retried; then json_object for every row.
+    assert kinds.count("json_schema") <= 2 and kinds.count("json_object") == 2, kinds
+    assert llm._schema_style == "json_object" and llm._schema_style_known
+
+
+def test_a_transient_failure_of_the_first_schema_request_is_still_retried():
+    from distilabel_nb.stub_server import StubServer
+
+    with StubServer(model="judge", latency=0, faults={1: "503"},
+                    responder=lambda body, i: answer(("Right.", 5), ("Wrong sum.", 1))) as server:
+        llm = OpenAILLM("judge", UltraFeedbackTask(structured=True), base_url=server.base_url, max_retries=2, cache=False)
+        ((output,),) = llm.generate([ROW])
+        kinds = [request["response_format"]["type"] for request in server.requests]
+    assert output.ok and kinds == ["json_schema", "json_schema"]  # the 503, then the answer
+    assert llm._schema_style == "json_schema" and llm._schema_style_known
+
+
 @pytest.mark.slow
 def test_llama_cpp_server_refuses_the_json_schema_response_format(llama_server):
     """Pins the server behaviour the fallback above exists for: llama-cpp-python's server

@@ -61,6 +61,15 @@ def _transport_failure(exc: BaseException) -> BaseException | None:
     return None
 
 
+def _worth_retrying(exc: Exception) -> bool:
+    """What the client retries: dropped connections, timeouts, 408, 409, 429 and 5xx."""
+    import openai
+
+    if isinstance(exc, openai.APIConnectionError):
+        return True
+    return isinstance(exc, openai.APIStatusError) and (exc.status_code in (408, 409, 429) or exc.status_code >= 500)
+
+
 def _rejects_json_schema(exc: Exception) -> bool:
     import openai
 
@@ -137,6 +146,7 @@ class OpenAILLM(LLM):
         self._client: "openai.AsyncOpenAI | None" = None
         self._server_honours_n: bool | None = None
         self._schema_style = "json_schema"
+        self._schema_style_known = False  # until a server has answered a request with a schema
 
     @property
     def model_name(self) -> str:
@@ -211,18 +221,19 @@ class OpenAILLM(LLM):
             estimate = len(text) // 4 + self.params.max_new_tokens * n  # ~4 characters per token
             await limiter.acquire(min(estimate, limiter.max_rate))
 
-    async def _request(self, prompt: FormattedPrompt, n: int, schema: dict[str, Any] | None) -> list[Completion]:
+    async def _request(self, prompt: FormattedPrompt, n: int, schema: dict[str, Any] | None, retries: int | None = None) -> list[Completion]:
         await self._respect_rate_limits(prompt, n)
+        client = self.client if retries is None else self.client.with_options(max_retries=retries)
         # The client's own POST (retries, backoff, errors, timeouts as for the typed methods)
         # with a body that is already plain JSON and an answer read as JSON: the typed
         # ``create`` methods spend about half of each request's CPU re-checking the one and
         # building models of the other.
         if isinstance(prompt, str):
             body = {"prompt": prompt, **self._request_kwargs(n)}
-            response = await self.client.post("/completions", body=body, cast_to=object)
+            response = await client.post("/completions", body=body, cast_to=object)
         else:
             body = {"messages": prompt, **self._request_kwargs(n, schema)}
-            response = await self.client.post("/chat/completions", body=body, cast_to=object)
+            response = await client.post("/chat/completions", body=body, cast_to=object)
         response = response if isinstance(response, dict) else {}
         choices = [choice for choice in response.get("choices") or [] if isinstance(choice, dict)]
         if isinstance(prompt, str):
@@ -240,6 +251,23 @@ class OpenAILLM(LLM):
             for i, text in enumerate(texts)
         ]
 
+    async def _request_with_schema_style(self, prompt: FormattedPrompt, n: int, schema: dict[str, Any] | None) -> list[Completion]:
+        """``_request``; while no server has answered a schema yet, the first try is not retried.
+
+        A server that refuses ``json_schema`` (llama.cpp's answers HTTP 500) refuses it on
+        every retry too: without this, each of the first rows would wait out the whole
+        backoff before the fallback. A failure the client would have retried is sent again
+        with the usual retries.
+        """
+        if schema is None or self._schema_style_known:
+            return await self._request(prompt, n, schema)
+        try:
+            return await self._request(prompt, n, schema, retries=0)
+        except Exception as exc:
+            if _rejects_json_schema(exc) or not _worth_retrying(exc):
+                raise
+        return await self._request(prompt, n, schema)
+
     async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None = None) -> list[Completion]:
         if not runtime.in_runtime_thread():
             # Awaited on another loop (``await llm.agenerate(...)`` in a cell): the client and
@@ -250,13 +278,15 @@ class OpenAILLM(LLM):
             wanted = num_generations - len(completions)
             ask = wanted if self._server_honours_n is not False else 1
             try:
-                got = await self._request(prompt, ask, schema)
+                got = await self._request_with_schema_style(prompt, ask, schema)
             except Exception as exc:
-                if schema is None or self._schema_style != "json_schema" or not _rejects_json_schema(exc):
+                if schema is None or not _rejects_json_schema(exc):
                     raise
                 # Servers such as llama.cpp's take the schema inside a json_object format.
+                # (Another row may have switched already, while this one was on its way.)
                 self._schema_style = "json_object"
                 got = await self._request(prompt, ask, schema)
+            self._schema_style_known = self._schema_style_known or schema is not None
             if ask > 1:
                 self._server_honours_n = len(got) >= ask
             completions.extend(got[:wanted])
