@@ -74,9 +74,9 @@ class OutputParseError(ValueError):
 
 def _is_empty(value: Any) -> bool:
     """None, NaN, or a text with nothing but spaces."""
-    if value.__class__ is str:
+    if isinstance(value, str):
         return not value or value.isspace()
-    return missing_value(value) or (isinstance(value, str) and (not value or value.isspace()))
+    return missing_value(value)
 
 
 def missing_value(value: Any) -> bool:
@@ -223,7 +223,7 @@ class Task(HTMLRepr):
             raise ValueError(f"{self.name}: input {', '.join(map(repr, empty))} is empty (None/NaN or blank); fill or drop those rows")
         for name in self.text_input_names():
             value = inputs[name]
-            if value.__class__ is not str and not isinstance(value, str):
+            if not isinstance(value, str):
                 shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
                 raise ValueError(
                     f"{self.name}: input {name!r} must be a text, got {type(value).__name__} {shown}; "
