@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
+# llama.cpp is compiled for what every x86-64 server of the last decade has (AVX2, FMA, F16C),
+# not for this exact CPU: a native build on a recent Intel Xeon picks llama.cpp's AMX kernels,
+# which crash on the bundled model's prompts. Set CMAKE_ARGS yourself to build otherwise.
+CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+export CMAKE_ARGS
 
 .PHONY: install demo test test-fast browser-deps clean docs bench
 

@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 CACHE_DIR_ENV = "DISTILABEL_NB_CACHE_DIR"
 CACHE_FILE = "calls.sqlite"
+_KEYS_PER_QUERY = 500  # well under sqlite's limit on bound parameters
 _dump = functools.partial(json.dumps, sort_keys=True, ensure_ascii=False, default=str)
 
 
@@ -61,13 +62,29 @@ class CallCache:
         with self._lock:
             self._db.execute("PRAGMA busy_timeout=30000")
             if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
+                self._use_wal()
             # NORMAL in WAL mode survives a killed process (not a power cut) and is fast.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, answer TEXT NOT NULL, "
                 "usage TEXT NOT NULL, created REAL NOT NULL)"
             )
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL mode, waiting while another process holds it.
+
+        sqlite answers "database is locked" at once, without its busy timeout, when two
+        processes switch a new file at the same moment; the switch is retried instead.
+        """
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @staticmethod
     def key(*, backend: str, model: dict[str, Any], prompt: Any, params: dict[str, Any], index: int, schema: Any = None) -> str:
@@ -102,11 +119,12 @@ class CallCache:
             with self._lock:
                 row = self._db.execute("SELECT answer, usage FROM calls WHERE key = ?", keys).fetchone()
             return {} if row is None else {keys[0]: (row[0], json.loads(row[1]))}
-        if not keys:
-            return {}
-        marks = ",".join("?" * len(keys))
+        rows = []
         with self._lock:
-            rows = self._db.execute(f"SELECT key, answer, usage FROM calls WHERE key IN ({marks})", keys).fetchall()
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                part = keys[start:start + _KEYS_PER_QUERY]
+                marks = ",".join("?" * len(part))
+                rows += self._db.execute(f"SELECT key, answer, usage FROM calls WHERE key IN ({marks})", part).fetchall()
         return {key: (answer, json.loads(usage)) for key, answer, usage in rows}
 
     def put(self, key: str, answer: str, usage: dict[str, int]) -> None:

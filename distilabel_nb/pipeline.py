@@ -9,17 +9,35 @@ the run goes on.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
 
 import pandas as pd
 
 from distilabel_nb import runtime
 from distilabel_nb.display.html import HTMLRepr
-from distilabel_nb.llms.base import LLM, LLMOutput
+from distilabel_nb.llms.base import LLM, LLMOutput, PreparedCall
 from distilabel_nb.run import Run, RunState
 
 GENERATION_COLUMNS = ["generation_model", "generation_prompt", "raw_generation_responses"]
+NOT_LABELLED = "not labelled: the generation failed (see generation_error)"
 LABELLING_COLUMNS = ["labelling_model", "labelling_prompt", "raw_labelling_response"]
+
+
+CACHE_CHUNK_ROWS = 256  # rows looked up in the cache at once, before their calls are sent
+
+
+@dataclass
+class _RowWork:
+    """One row on its way through the pipeline: what is known so far."""
+
+    index: int
+    row: dict[str, Any]
+    record: dict[str, Any]
+    generation: PreparedCall | None = None
+    generated: list[LLMOutput] | None = None
+    labelling: PreparedCall | None = None
+    labelled: LLMOutput | None = None
 
 
 class DryRunError(RuntimeError):
@@ -141,7 +159,8 @@ class Pipeline(HTMLRepr):
         record["generation_error"] = _joined_errors(outputs, "generation")
         return record
 
-    def _labelling_record(self, output: LLMOutput | None, skipped_because: str | None = None) -> dict[str, Any]:
+    def _labelling_record(self, output: LLMOutput | None) -> dict[str, Any]:
+        """The labelling columns; ``output`` is ``None`` when the row had nothing to label."""
         assert self.labeller is not None
         parsed = (output.parsed_output if output else None) or {}
         record: dict[str, Any] = {
@@ -151,33 +170,119 @@ class Pipeline(HTMLRepr):
         }
         for name in self.labeller.task.output_args_names:
             record[name] = parsed.get(name)
-        record["labelling_error"] = skipped_because if output is None else output.error
+        record["labelling_error"] = NOT_LABELLED if output is None else output.error
         return record
 
-    async def _process_row(self, run: Run, index: int, row: dict[str, Any], num_generations: int) -> list[LLMOutput]:
-        run.emit("row_started", index)
-        record = dict(row)
-        all_outputs: list[LLMOutput] = []
+    # -- a row's steps, shared by rows answered from the cache and rows that call a model --
+    def _take_generation(self, work: _RowWork, outputs: list[LLMOutput]) -> None:
+        work.generated = outputs
+        work.record.update(self._generation_record(outputs))
+
+    def _take_labelling(self, work: _RowWork, output: LLMOutput | None) -> None:
+        """Record the labeller's output, or that there was nothing to label (``None``)."""
+        work.labelled = output
+        work.record.update(self._labelling_record(output))
+
+    def _emit_step(self, run: Run, work: _RowWork, kind: str) -> None:
+        """``row_generated`` or ``row_labelled`` for a step already recorded."""
+        if kind == "row_generated":
+            error, outputs = work.record["generation_error"], work.generated or []
+        else:
+            error, outputs = work.record["labelling_error"], [work.labelled] if work.labelled else []
+        run.emit(kind, work.index, failed=error is not None, tokens=_tokens(outputs), error=error)  # type: ignore[arg-type]
+
+    def _generator_call(self, work: _RowWork, num_generations: int) -> PreparedCall:
+        assert self.generator is not None
+        return self.generator.prepare({k: work.row.get(k) for k in self.generator.task.input_args_names}, num_generations)
+
+    def _labeller_call(self, work: _RowWork) -> PreparedCall | None:
+        """The row's labelling call, or ``None`` when its generation failed (nothing to label)."""
+        assert self.labeller is not None
+        if self.generator is not None and work.record["generation_error"] is not None:
+            return None
+        return self.labeller.prepare({k: work.record.get(k) for k in self.labeller.task.input_args_names}, 1)
+
+    def _finish(self, run: Run, work: _RowWork) -> None:
+        run.store_row(work.index, work.record)
+        run.emit("row_done", work.index)
+
+    async def _process_row(self, run: Run, work: _RowWork, num_generations: int) -> list[LLMOutput]:
+        """Run a row's remaining steps: generate, then label what was generated."""
+        run.emit("row_started", work.index)
         if self.generator is not None:
-            inputs = {k: row.get(k) for k in self.generator.task.input_args_names}
-            outputs = await self.generator.agenerate_one(inputs, num_generations)
-            all_outputs += outputs
-            record.update(self._generation_record(outputs))
-            run.emit("row_generated", index, failed=record["generation_error"] is not None,
-                     tokens=_tokens(outputs), error=record["generation_error"])
+            if work.generated is None:
+                call = work.generation
+                if call is None:
+                    call = self._generator_call(work, num_generations)
+                    self.generator.look_up([call])
+                self._take_generation(work, await self.generator.acomplete(call))
+            self._emit_step(run, work, "row_generated")
         if self.labeller is not None:
-            if self.generator is not None and record["generation_error"] is not None:
-                record.update(self._labelling_record(None, "not labelled: the generation failed (see generation_error)"))
-                run.emit("row_labelled", index, failed=True, error=record["labelling_error"])
-            else:
-                inputs = {k: record.get(k) for k in self.labeller.task.input_args_names}
-                (output,) = await self.labeller.agenerate_one(inputs, 1)
-                all_outputs.append(output)
-                record.update(self._labelling_record(output))
-                run.emit("row_labelled", index, failed=not output.ok, tokens=_tokens([output]), error=output.error)
-        run.store_row(index, record)
-        run.emit("row_done", index)
-        return all_outputs
+            call, output = work.labelling, None
+            if call is None:
+                call = self._labeller_call(work)
+                if call is not None:
+                    self.labeller.look_up([call])
+            if call is not None:
+                (output,) = await self.labeller.acomplete(call)
+            self._take_labelling(work, output)
+            self._emit_step(run, work, "row_labelled")
+        self._finish(run, work)
+        return (work.generated or []) + ([work.labelled] if work.labelled else [])
+
+    def _finish_from_cache(self, run: Run, chunk: list[tuple[int, dict[str, Any]]], num_generations: int) -> list[_RowWork]:
+        """Finish the rows of ``chunk`` whose every call the cache answers; return the others.
+
+        The cache is read in one query per LLM for the whole chunk, and the rows it
+        answers skip the per-row scheduling. What was found travels with the rows that are
+        left, so nothing is looked up or parsed twice.
+        """
+        rows = [_RowWork(index, row, dict(row)) for index, row in chunk]
+        ready = rows
+        if self.generator is not None:
+            calls = [self._generator_call(work, num_generations) for work in rows]
+            self.generator.look_up(calls)
+            ready = []
+            for work, call in zip(rows, calls):
+                work.generation = call
+                outputs = self.generator.outputs_from_cache(call)
+                if outputs is not None:
+                    self._take_generation(work, outputs)
+                    ready.append(work)
+        if self.labeller is not None:
+            labelling = [(work, self._labeller_call(work)) for work in ready]
+            self.labeller.look_up([call for _, call in labelling if call is not None])
+            ready = []
+            for work, call in labelling:
+                work.labelling = call
+                outputs = self.labeller.outputs_from_cache(call) if call is not None else [None]
+                if outputs is not None:
+                    self._take_labelling(work, outputs[0])
+                    ready.append(work)
+        for work in ready:
+            run.emit("row_started", work.index)
+            if self.generator is not None:
+                self._emit_step(run, work, "row_generated")
+            if self.labeller is not None:
+                self._emit_step(run, work, "row_labelled")
+            self._finish(run, work)
+        done = {work.index for work in ready}
+        return [work for work in rows if work.index not in done]
+
+    def _rows_to_send(self, run: Run, todo: list[tuple[int, dict[str, Any]]], num_generations: int) -> Iterator[_RowWork | None]:
+        """The rows that need a model call, after the cache answered what it could, chunk by chunk.
+
+        ``None`` marks the end of a chunk: the worker that takes it lets the event loop
+        run, so a Stop lands even while every row comes from the cache.
+        """
+        if not any(llm is not None and llm.cache is not None and not llm.cache_refresh
+                   for llm in (self.generator, self.labeller)):
+            for index, row in todo:
+                yield _RowWork(index, row, dict(row))
+            return
+        for start in range(0, len(todo), CACHE_CHUNK_ROWS):
+            yield from self._finish_from_cache(run, todo[start:start + CACHE_CHUNK_ROWS], num_generations)
+            yield None
 
     async def _run(self, run: Run, records: list[dict[str, Any]], num_generations: int, batch_size: int, skip_dry_run: bool) -> None:
         run.emit("started")
@@ -185,7 +290,7 @@ class Pipeline(HTMLRepr):
             todo = list(enumerate(records))
             if todo and not skip_dry_run:
                 first_index, first_row = todo.pop(0)
-                outputs = await self._process_row(run, first_index, first_row, num_generations)
+                outputs = await self._process_row(run, _RowWork(first_index, first_row, dict(first_row)), num_generations)
                 fatal = [o.error for o in outputs if o.error_kind == "unavailable"]
                 if fatal:
                     raise DryRunError(
@@ -194,10 +299,11 @@ class Pipeline(HTMLRepr):
                     )
                 run.emit("dry_run_passed", first_index)
 
-            async def work(item: tuple[int, dict[str, Any]]) -> None:
-                await self._process_row(run, item[0], item[1], num_generations)
+            async def work(item: _RowWork | None) -> None:
+                if item is not None:
+                    await self._process_row(run, item, num_generations)
 
-            await runtime.bounded_run(work, todo, batch_size)
+            await runtime.bounded_run(work, self._rows_to_send(run, todo, num_generations), batch_size)
         except asyncio.CancelledError:
             run.emit("cancelled")
             raise

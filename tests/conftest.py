@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
+from distilabel_nb import runtime
 from distilabel_nb.llms.base import LLM, BackendUnavailable, Completion
 from distilabel_nb.llms.models import default_model_path
 from distilabel_nb.prompt import FormattedPrompt
@@ -65,6 +68,25 @@ def isolated_cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv("DISTILABEL_NB_CACHE_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def paused_runtime():
+    """A context manager that holds the runtime's event loop still until its block ends.
+
+    Lets a test subscribe to a run before the run can send its first event.
+    """
+
+    @contextlib.contextmanager
+    def paused():
+        gate = threading.Event()
+        runtime.get_loop().call_soon_threadsafe(gate.wait, 10)
+        try:
+            yield
+        finally:
+            gate.set()
+
+    return paused
 
 
 @pytest.fixture

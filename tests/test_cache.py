@@ -1,5 +1,6 @@
 """The call cache: zero calls on a re-run, parsing re-applied, refresh, off, threads, processes."""
 
+import importlib
 import subprocess
 import sys
 import threading
@@ -8,6 +9,8 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import LlamaCppLLM, Pipeline, TextGenerationTask, UltraFeedbackTask
+
+pipeline_module = importlib.import_module("distilabel_nb.pipeline")  # the module, not the pipeline() preset
 from distilabel_nb.cache import CACHE_FILE, CallCache, default_cache_path
 
 
@@ -29,6 +32,87 @@ def test_rerun_makes_zero_calls_and_returns_the_same_frame(scripted_llm):
     again = pipe.generate(rows(5), num_generations=2, display_progress_bar=False)
     assert (len(generator.history), len(labeller.history)) == calls
     pd.testing.assert_frame_equal(first, again)
+
+
+def rating(prompt, i):
+    return "Rating: 4\nRationale: fine\nRating: 2\nRationale: meh"
+
+
+def row_steps(events):
+    """Each row's step events, in the order they were sent."""
+    steps = {}
+    for event in events:
+        if event.kind.startswith("row_"):
+            steps.setdefault(event.row, []).append(event.kind)
+    return steps
+
+
+def test_partly_cached_run_asks_only_for_what_is_missing(scripted_llm):
+    """Rows answered in part (answers cached, a new labeller) and rows not at all, in one run."""
+    answer = lambda p, i: f"answer {i} to {p[-1]['content']}"
+    first = Pipeline(generator=scripted_llm(TextGenerationTask(), answer, name="g"), labeller=scripted_llm(UltraFeedbackTask(), rating, name="l"))
+    first.generate(rows(4), num_generations=2, display_progress_bar=False)
+
+    generator = scripted_llm(TextGenerationTask(), answer, name="g")
+    generator.respond = first.generator.respond  # the same model: rows 0-3 are in the cache
+    labeller = scripted_llm(UltraFeedbackTask(), rating, name="another labeller")
+    pipe = Pipeline(generator=generator, labeller=labeller)
+    events = []
+    run = pipe.start(rows(10), num_generations=2)
+    run.subscribe(events.append)
+    frame = run.wait(timeout=30)
+
+    assert sorted(p[-1]["content"] for p in generator.history) == [f"question {i}" for i in range(4, 10)]
+    assert len(labeller.history) == 10
+    fresh = Pipeline(generator=scripted_llm(TextGenerationTask(), answer, name="g", cache=False),
+                     labeller=scripted_llm(UltraFeedbackTask(), rating, name="another labeller", cache=False))
+    pd.testing.assert_frame_equal(frame, fresh.generate(rows(10), num_generations=2, display_progress_bar=False))
+    assert frame["generation_error"].isna().all() and frame["labelling_error"].isna().all()
+    assert run.state.done == 10
+
+
+def test_cached_rerun_reads_the_cache_once_per_chunk_and_keeps_the_event_order(scripted_llm, monkeypatch):
+    monkeypatch.setattr(pipeline_module, "CACHE_CHUNK_ROWS", 4)
+    generator = scripted_llm(TextGenerationTask(), lambda p, i: f"answer {i}")
+    labeller = scripted_llm(UltraFeedbackTask(), rating)
+    pipe = Pipeline(generator=generator, labeller=labeller)
+    first = pipe.generate(rows(10), num_generations=2, display_progress_bar=False)
+
+    queries = []
+    real_get_many = CallCache.get_many
+    monkeypatch.setattr(CallCache, "get_many", lambda self, keys: queries.append(len(keys)) or real_get_many(self, keys))
+    events = []
+    run = pipe.start(rows(10), num_generations=2)
+    run.subscribe(events.append)
+    again = run.wait(timeout=30)
+
+    pd.testing.assert_frame_equal(first, again)
+    assert (len(generator.history), len(labeller.history)) == (10, 10)  # the first run's calls only
+    # the dry-run row alone (2 keys, then 1), then chunks of 4, 4 and 1 rows: one query per LLM each
+    assert queries == [2, 1, 8, 4, 8, 4, 2, 1]
+    steps = row_steps(events)
+    assert set(steps) == set(range(10))
+    assert all(s == ["row_started", "row_generated", "row_labelled", "row_done"] for s in steps.values()), steps
+    assert run.state.done == run.state.generated == run.state.labelled == 10
+
+
+def test_stop_lands_while_every_row_comes_from_the_cache(scripted_llm, monkeypatch, paused_runtime):
+    """Rows answered from the cache never wait; the run still lets a Stop in between chunks."""
+    monkeypatch.setattr(pipeline_module, "CACHE_CHUNK_ROWS", 2)
+    pipe = Pipeline(generator=scripted_llm(TextGenerationTask()))
+    pipe.generate(rows(300), display_progress_bar=False)
+    run = None
+
+    def stop_after_twenty(event):
+        if event.kind == "row_done" and run.state.done == 20:
+            run.cancel()
+
+    with paused_runtime():
+        run = pipe.start(rows(300))
+        run.subscribe(stop_after_twenty)
+    frame = run.wait(timeout=30)
+    assert run.state.status == "cancelled"
+    assert 20 <= len(frame) <= 30 and list(frame["input"][:20]) == [f"question {i}" for i in range(20)]
 
 
 def test_more_generations_later_only_asks_for_the_new_ones(scripted_llm):
@@ -109,11 +193,12 @@ for i in range(300):
 """
 
 
-def test_two_processes_write_one_cache(tmp_path):
+def test_processes_open_and_write_one_new_cache_at_once(tmp_path):
+    """Several processes create the same file together: none fails on the switch to WAL mode."""
     path = tmp_path / "shared.sqlite"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name]) for name in ("a", "b")]
-    assert [p.wait(timeout=60) for p in procs] == [0, 0]
-    assert len(CallCache(path)) == 600
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name]) for name in ("a", "b", "c")]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
+    assert len(CallCache(path)) == 900
 
 
 def test_real_model_rerun_is_served_from_the_cache(shared_llama):

@@ -167,12 +167,14 @@ def test_empty_dataset_gives_an_empty_frame_with_the_right_columns(scripted_llm)
     assert generator.history == [] and labeller.history == []
 
 
-def test_run_events_and_state(scripted_llm):
+def test_run_events_and_state(scripted_llm, paused_runtime):
     generator = scripted_llm(TextGenerationTask(), lambda p, i: "" if "question 3" in user_text(p) else "ok", delay=0.01)
     labeller = scripted_llm(UltraFeedbackTask(), lambda p, i: "Rating: 5\nRationale: ok")
     pipe = Pipeline(generator=generator, labeller=labeller)
-    run = pipe.start(rows(6))
-    seen = [e for e in run.events() if e is not None]
+    seen = []
+    with paused_runtime():  # the run cannot begin before the listener is in place
+        run = pipe.start(rows(6))
+        run.subscribe(seen.append)
     df = run.wait(timeout=10)
     kinds = [e.kind for e in seen]
     assert kinds[-1] == "finished" and kinds.count("row_done") == 6 and "dry_run_passed" in kinds

@@ -60,6 +60,27 @@ class LLMOutput(HTMLRepr):
         return self.error is None
 
 
+@dataclass
+class PreparedCall:
+    """One row's call to an LLM, ready to send: the prompt as sent, its cache keys, the answers found so far.
+
+    ``answers`` has one slot per generation; a slot is filled from the cache by
+    :meth:`LLM.look_up` or by the backend in :meth:`LLM.acomplete`.
+    """
+
+    inputs: dict[str, Any]
+    prompt_used: FormattedPrompt | None
+    schema: dict[str, Any] | None
+    keys: list[str]
+    answers: list[Completion | None]
+    input_error: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        """Whether every answer is in (a bad input counts as done: there is nothing to send)."""
+        return self.input_error is not None or all(answer is not None for answer in self.answers)
+
+
 class GenerationParams(BaseModel):
     """Generation parameters shared by every backend, validated on construction."""
 
@@ -201,45 +222,82 @@ class LLM(HTMLRepr, ABC):
             for _ in range(count)
         ]
 
-    async def agenerate_one(self, inputs: dict[str, Any], num_generations: int = 1) -> list[LLMOutput]:
-        """Generate and parse ``num_generations`` answers for one row's inputs.
+    def prepare(self, inputs: dict[str, Any], num_generations: int = 1) -> PreparedCall:
+        """Render one row's prompt and cache keys (no lookup, no call).
 
-        Never raises for a bad row or a failed call: the error is on each output.
+        A bad input does not raise: it is kept on the call and becomes every output's error.
         """
         try:
             prompt_used = self.format_prompt(self.task.generate_prompt(**inputs))
             schema = self.task.response_schema(inputs)
         except (ValueError, TypeError) as exc:
-            return self._outputs_for_error(None, "input", str(exc), num_generations)
+            return PreparedCall(inputs, None, None, [], [None] * num_generations, input_error=str(exc))
+        keys: list[str] = []
         if self.cache is not None:
             make_key = self._make_key()
             keys = [make_key(prompt_used, i, schema) for i in range(num_generations)]
-        else:
-            keys = []
-        found = self.cache.get_many(keys) if self.cache is not None and not self.cache_refresh else {}
-        completions: list[Completion | None] = [
-            Completion(*found[key], cached=True) if key in found else None for key in keys
-        ] or [None] * num_generations
-        missing = [i for i, completion in enumerate(completions) if completion is None]
-        if missing:
-            if self._semaphore is None:
-                self._semaphore = asyncio.Semaphore(self.max_concurrency)
-            try:
-                async with self._semaphore:
-                    fresh = await self._complete(prompt_used, len(missing), schema)
-                if len(fresh) != len(missing):
-                    raise RuntimeError(f"the backend returned {len(fresh)} answers for {len(missing)} asked")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a failed call becomes the row's error; the run goes on
-                kind, message = self.describe_error(exc)
-                return self._outputs_for_error(prompt_used, kind, message, num_generations)
-            for i, completion in zip(missing, fresh):
-                completions[i] = completion
-                # An empty answer is a fault more often than a choice: a re-run asks again.
-                if self.cache is not None and completion.text.strip():
-                    self.cache.put(keys[i], completion.text, completion.usage)
-        return [self._parse(prompt_used, completion, inputs) for completion in completions if completion is not None]
+        return PreparedCall(inputs, prompt_used, schema, keys, [None] * num_generations)
+
+    def look_up(self, calls: Sequence[PreparedCall]) -> None:
+        """Fill in the answers the cache holds for these calls, in one query.
+
+        Does nothing without a cache or with ``cache="refresh"``.
+        """
+        if self.cache is None or self.cache_refresh:
+            return
+        found = self.cache.get_many([key for call in calls for key in call.keys])
+        if not found:
+            return
+        for call in calls:
+            call.answers = [
+                Completion(*found[key], cached=True) if key in found else answer
+                for key, answer in zip(call.keys, call.answers)
+            ]
+
+    def outputs_from_cache(self, call: PreparedCall) -> list[LLMOutput] | None:
+        """The call's parsed outputs when every answer came from the cache (or the input was bad), else ``None``."""
+        if call.input_error is not None:
+            return self._outputs_for_error(None, "input", call.input_error, len(call.answers))
+        if not call.answered:
+            return None
+        return [self._parse(call.prompt_used, answer, call.inputs) for answer in call.answers]
+
+    async def acomplete(self, call: PreparedCall) -> list[LLMOutput]:
+        """Ask the backend for the answers the cache did not have, store them, parse them all.
+
+        Never raises for a bad row or a failed call: the error is on each output.
+        """
+        ready = self.outputs_from_cache(call)
+        if ready is not None:
+            return ready
+        missing = [i for i, answer in enumerate(call.answers) if answer is None]
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.max_concurrency)
+        try:
+            async with self._semaphore:
+                fresh = await self._complete(call.prompt_used, len(missing), call.schema)
+            if len(fresh) != len(missing):
+                raise RuntimeError(f"the backend returned {len(fresh)} answers for {len(missing)} asked")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a failed call becomes the row's error; the run goes on
+            kind, message = self.describe_error(exc)
+            return self._outputs_for_error(call.prompt_used, kind, message, len(call.answers))
+        for i, answer in zip(missing, fresh):
+            call.answers[i] = answer
+            # An empty answer is a fault more often than a choice: a re-run asks again.
+            if self.cache is not None and answer.text.strip():
+                self.cache.put(call.keys[i], answer.text, answer.usage)
+        return [self._parse(call.prompt_used, answer, call.inputs) for answer in call.answers]
+
+    async def agenerate_one(self, inputs: dict[str, Any], num_generations: int = 1) -> list[LLMOutput]:
+        """Generate and parse ``num_generations`` answers for one row's inputs.
+
+        Never raises for a bad row or a failed call: the error is on each output.
+        """
+        call = self.prepare(inputs, num_generations)
+        self.look_up([call])
+        return await self.acomplete(call)
 
     def _make_key(self):
         """``CallCache.keyer`` for this LLM as it is now: remade when its model or parameters change."""
