@@ -1,6 +1,8 @@
 """OpenAILLM against a real OpenAI-compatible server: llama.cpp's, serving the bundled model."""
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import pytest
@@ -71,3 +73,19 @@ def test_labeller_over_http(llama_server):
     (output,) = llm.generate([{"input": "What is 2+2?", "generations": ["4", "22"]}])[0]
     assert output.raw_output
     assert output.ok or (output.error_kind == "parse" and len(output.parsed_output["rating"]) == 2)
+
+
+SDK_LOADING = """
+import sys
+import distilabel_nb
+from distilabel_nb import OpenAILLM, TextGenerationTask
+named = "openai" in sys.modules
+OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1")
+print(named, "openai" in sys.modules)
+"""
+
+
+def test_the_sdk_loads_with_the_first_openai_llm_not_with_the_package():
+    """``import distilabel_nb`` stays light; the SDK's second of loading is paid when the backend is built."""
+    out = subprocess.run([sys.executable, "-c", SDK_LOADING], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["False", "True"]

@@ -79,7 +79,8 @@ def _rejects_json_schema(exc: Exception) -> bool:
 class OpenAILLM(LLM):
     """A model behind an OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, …).
 
-    Nothing touches the network until the first call. Requests run on the package's
+    Nothing touches the network until the first call. The first ``OpenAILLM`` of a
+    process loads the ``openai`` SDK (about a second); ``import distilabel_nb`` does not. Requests run on the package's
     background event loop, at most ``max_concurrency`` at a time; ``num_generations``
     uses the API's ``n`` and falls back to one request per answer when a server
     ignores ``n``.
@@ -147,6 +148,7 @@ class OpenAILLM(LLM):
         self._server_honours_n: bool | None = None
         self._schema_style = "json_schema"
         self._schema_style_known = False  # until a server has answered a request with a schema
+        import openai  # noqa: F401  loaded with the first OpenAILLM (about 1 s), so a run starts at once
 
     @property
     def model_name(self) -> str:
