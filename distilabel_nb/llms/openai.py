@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
+import ssl
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +22,23 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key"  # sent to servers that need none; the SDK requires some value
 
 
+@functools.lru_cache(maxsize=None)
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client in the process.
+
+    Each new client would otherwise read the system's certificate bundle again (about
+    20 ms), on the first request of every run the panel starts.
+    """
+    return ssl.create_default_context()
+
+
 def _aiohttp_client() -> Any:
     """The SDK's aiohttp-based HTTP client, or ``None`` when aiohttp is not installed."""
     import openai
 
     factory = getattr(openai, "DefaultAioHttpClient", None)  # openai >= 1.88
     try:
-        return factory() if factory is not None else None
+        return factory(verify=_tls_context()) if factory is not None else None
     except RuntimeError:  # the SDK says the aiohttp extra is missing
         return None
 
@@ -80,7 +92,8 @@ class OpenAILLM(LLM):
     """A model behind an OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, …).
 
     Nothing touches the network until the first call. The first ``OpenAILLM`` of a
-    process loads the ``openai`` SDK (about a second); ``import distilabel_nb`` does not. Requests run on the package's
+    process loads the ``openai`` SDK (about a second), so that a run starts at once;
+    ``import distilabel_nb`` does not load it. Requests run on the package's
     background event loop, at most ``max_concurrency`` at a time; ``num_generations``
     uses the API's ``n`` and falls back to one request per answer when a server
     ignores ``n``.
@@ -148,7 +161,9 @@ class OpenAILLM(LLM):
         self._server_honours_n: bool | None = None
         self._schema_style = "json_schema"
         self._schema_style_known = False  # until a server has answered a request with a schema
-        import openai  # noqa: F401  loaded with the first OpenAILLM (about 1 s), so a run starts at once
+        # The client is built now, not on a run's first row: the first one in a process
+        # loads the openai SDK and its transport (about a second); later ones take ~1 ms.
+        _ = self.client
 
     @property
     def model_name(self) -> str:
@@ -160,7 +175,9 @@ class OpenAILLM(LLM):
 
     @property
     def client(self) -> "openai.AsyncOpenAI":
-        """The async client, built on first use (on the runtime loop, where every call runs).
+        """The async client, built with the LLM (and again after unpickling).
+
+        Its connections open on the runtime loop, where every call runs, at the first call.
 
         It sends through the SDK's aiohttp transport (``openai[aiohttp]``), which costs
         less per request than its default at high concurrency; without aiohttp
