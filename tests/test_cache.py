@@ -207,3 +207,16 @@ def test_real_model_rerun_is_served_from_the_cache(shared_llama):
     again = llm.generate(rows(2))
     assert [o[0].raw_output for o in again] == [o[0].raw_output for o in first]
     assert all(o[0].cached for o in again) and not any(o[0].cached for o in first)
+
+
+def test_bad_rows_among_cached_rows_keep_their_error_on_a_rerun(scripted_llm):
+    """A re-run reads the good rows from the cache; a bad row still says what is wrong with it."""
+    data = rows(4)
+    data[2] = {"input": None}
+    pipe = Pipeline(generator=scripted_llm(TextGenerationTask()), labeller=scripted_llm(UltraFeedbackTask(), rating))
+    first = pipe.generate(data, num_generations=2, display_progress_bar=False)
+    again = pipe.generate(data, num_generations=2, display_progress_bar=False)
+    pd.testing.assert_frame_equal(first, again)
+    assert again.loc[2, "generation_error"] == "TextGenerationTask: input 'input' is empty (None/NaN or blank); fill or drop those rows"
+    assert again.loc[2, "generations"] == [None, None] and again.loc[2, "labelling_error"].startswith("not labelled")
+    assert again.drop(index=2)["generation_error"].isna().all() and again.drop(index=2)["labelling_error"].isna().all()

@@ -249,6 +249,8 @@ class LLM(HTMLRepr, ABC):
         if not found:
             return
         for call in calls:
+            if not call.keys:  # a bad input: nothing was to be sent
+                continue
             call.answers = [
                 Completion(*found[key], cached=True) if key in found else answer
                 for key, answer in zip(call.keys, call.answers)
