@@ -218,14 +218,10 @@ class Pipeline(HTMLRepr):
                 self._take_generation(work, await self.generator.acomplete(call))
             self._emit_step(run, work, "row_generated")
         if self.labeller is not None:
-            call, output = work.labelling, None
-            if call is None:
-                call = self._labeller_call(work)
-                if call is not None:
-                    self.labeller.look_up([call])
-            if call is not None:
-                (output,) = await self.labeller.acomplete(call)
-            self._take_labelling(work, output)
+            call = work.labelling
+            if call is None and (call := self._labeller_call(work)) is not None:
+                self.labeller.look_up([call])
+            self._take_labelling(work, (await self.labeller.acomplete(call))[0] if call is not None else None)
             self._emit_step(run, work, "row_labelled")
         self._finish(run, work)
         return (work.generated or []) + ([work.labelled] if work.labelled else [])
