@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import sys
 import threading
 import time
 import uuid
@@ -468,8 +469,9 @@ def generate(
     """
     if as_pandas is None:
         as_pandas = not is_dask_dataframe(dataset)
+    stream = sys.stderr  # before the run starts, as in Pipeline.generate
     run = start(pipe, dataset, num_generations, batch_size, skip_dry_run, client=client, npartitions=npartitions)
-    bars = _ProgressBars(run.state) if display_progress_bar else None
+    bars = _ProgressBars(run.state, stream) if display_progress_bar else None
     try:
         while not run.join(timeout=0.1):
             if bars is not None:

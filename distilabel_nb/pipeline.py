@@ -9,6 +9,7 @@ the run goes on.
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -388,8 +389,9 @@ class Pipeline(HTMLRepr):
                                         client=client, npartitions=npartitions, as_pandas=as_pandas)
         if npartitions is not None or as_pandas is not None:
             raise ValueError("npartitions= and as_pandas= apply to runs on Dask: pass client= or a dask DataFrame")
+        stream = sys.stderr  # taken before the run starts: see _ProgressBars
         run = self.start(dataset, num_generations, batch_size, skip_dry_run)
-        bars = _ProgressBars(run.state) if display_progress_bar else None
+        bars = _ProgressBars(run.state, stream) if display_progress_bar else None
         try:
             while not run.join(timeout=0.1):
                 if bars is not None:
@@ -425,16 +427,21 @@ class Pipeline(HTMLRepr):
 
 
 class _ProgressBars:
-    """tqdm.auto bars (text in a terminal, widgets in a notebook) showing a run's state."""
+    """tqdm.auto bars (text in a terminal, widgets in a notebook) showing a run's state.
 
-    def __init__(self, state: RunState):
+    ``stream`` is ``sys.stderr`` as it was before the run started. llama-cpp-python swaps
+    ``sys.stderr`` for ``/dev/null`` while it loads a model, on a worker thread: bars that
+    looked it up during that moment would write nowhere for the whole run.
+    """
+
+    def __init__(self, state: RunState, stream: Any):
         from tqdm.auto import tqdm
 
         self.bars = {}
         if state.has_generator:
-            self.bars["generated"] = tqdm(total=state.total_rows, desc="Generating", unit="row")
+            self.bars["generated"] = tqdm(total=state.total_rows, desc="Generating", unit="row", file=stream)
         if state.has_labeller:
-            self.bars["labelled"] = tqdm(total=state.total_rows, desc="Labelling", unit="row")
+            self.bars["labelled"] = tqdm(total=state.total_rows, desc="Labelling", unit="row", file=stream)
 
     def show(self, state: RunState) -> None:
         failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}

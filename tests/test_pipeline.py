@@ -1,6 +1,8 @@
 """Pipeline logic with a scripted fake backend: columns, order, streaming, errors, bounds."""
 
 import asyncio
+import io
+import sys
 import threading
 import time
 
@@ -285,6 +287,25 @@ def test_progress_bars_count_rows(scripted_llm, capsys):
     Pipeline(generator=scripted_llm(TextGenerationTask()), labeller=labeller).generate(rows(5))
     err = capsys.readouterr().err
     assert "Generating: 100%" in err and "5/5" in err and "Labelling: 100%" in err
+
+
+def test_progress_bars_keep_the_stderr_of_the_moment_the_run_began(scripted_llm, capsys, monkeypatch):
+    """llama-cpp-python swaps sys.stderr for /dev/null while a worker thread loads a model;
+    bars made during that moment must still write to the real stream."""
+    real_stderr, swallowed = sys.stderr, io.StringIO()
+    original_start = Pipeline.start
+
+    def start_then_swap(self, *args, **kwargs):
+        run = original_start(self, *args, **kwargs)
+        sys.stderr = swallowed  # what a model load on a worker thread does meanwhile
+        return run
+
+    monkeypatch.setattr(Pipeline, "start", start_then_swap)
+    try:
+        Pipeline(generator=scripted_llm(TextGenerationTask())).generate(rows(5))
+    finally:
+        sys.stderr = real_stderr
+    assert "Generating: 100%" in capsys.readouterr().err and swallowed.getvalue() == ""
 
 
 def test_the_same_error_on_every_generation_is_said_once(scripted_llm):

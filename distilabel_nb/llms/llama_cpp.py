@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     import llama_cpp
 
 DEFAULT_CONTEXT_SIZE = 4096
+# One model loads at a time in the process: llama-cpp-python silences a load by swapping the
+# process's stdout and stderr, and two loads overlapping on two threads would leave them
+# swapped for good.
+_LOADING = threading.Lock()
 
 
 @lru_cache(maxsize=64)
@@ -116,9 +120,10 @@ class LlamaCppLLM(LLM):
                 except ImportError as exc:
                     raise ImportError(f"LlamaCppLLM needs llama-cpp-python; {INSTALL_HINT}") from exc
                 try:
-                    self._llama = llama_cpp.Llama(
-                        model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
-                    )
+                    with _LOADING:
+                        self._llama = llama_cpp.Llama(
+                            model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+                        )
                 except Exception as exc:
                     raise BackendUnavailable(f"could not load the GGUF model {str(self.model_path)!r}: {exc}") from exc
             return self._llama
