@@ -7,8 +7,9 @@ sequence at a time, through the same code) are the reference; the high-level
 ``create_chat_completion`` loop is shown for scale. Each setting is run with 1 and 2
 threads, in interleaved rounds.
 
-If groups of several sequences are not clearly faster than groups of one, batching rows
-is not worth its complexity in ``LlamaCppLLM`` here.
+What decides is the comparison with the ``create_chat_completion`` loop, which
+``LlamaCppLLM`` uses: batching is worth a second decoder only if it clearly beats that loop
+with the few sequences a run has in flight.
 
 Run: ``python benchmarks/bench_batched_decode.py [--rows 20] [--repeats 3] [--groups 1 2 4 8]``
 """
