@@ -392,6 +392,7 @@ class DaskRun(Run):
         """Stop the run: no new partition starts, running ones stop within a second; finished ones are kept."""
         if self.state.is_over:
             return
+        self._cancel_requested.set()
         self._stop_workers()
         self.client.cancel([f for f in self.partitions if f.status != "finished"])
         self.emit("cancelled")

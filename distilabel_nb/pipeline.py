@@ -210,17 +210,18 @@ class Pipeline(HTMLRepr):
     async def _process_row(self, run: Run, work: _RowWork, num_generations: int) -> list[LLMOutput]:
         """Run a row's remaining steps: generate, then label what was generated."""
         run.emit("row_started", work.index)
+        # A call prepared with its chunk is looked up again just before it is sent: an
+        # earlier row of the chunk may have stored the same call's answer meanwhile.
         if self.generator is not None:
             if work.generated is None:
-                call = work.generation
-                if call is None:
-                    call = self._generator_call(work, num_generations)
+                call = work.generation or self._generator_call(work, num_generations)
+                if not call.answered:
                     self.generator.look_up([call])
                 self._take_generation(work, await self.generator.acomplete(call))
             self._emit_step(run, work, "row_generated")
         if self.labeller is not None:
-            call = work.labelling
-            if call is None and (call := self._labeller_call(work)) is not None:
+            call = work.labelling or self._labeller_call(work)
+            if call is not None and not call.answered:
                 self.labeller.look_up([call])
             self._take_labelling(work, (await self.labeller.acomplete(call))[0] if call is not None else None)
             self._emit_step(run, work, "row_labelled")
@@ -270,7 +271,8 @@ class Pipeline(HTMLRepr):
         """The rows that need a model call, after the cache answered what it could, chunk by chunk.
 
         ``None`` marks the end of a chunk: the worker that takes it lets the event loop
-        run, so a Stop lands even while every row comes from the cache.
+        run, so a Stop lands even while every row comes from the cache. A Stop also ends
+        the chunks at once, for any worker, rather than when the loop gets to it.
         """
         if not any(llm is not None and llm.cache is not None and not llm.cache_refresh
                    for llm in (self.generator, self.labeller)):
@@ -278,6 +280,8 @@ class Pipeline(HTMLRepr):
                 yield _RowWork(index, row, dict(row))
             return
         for start in range(0, len(todo), CACHE_CHUNK_ROWS):
+            if run.cancel_requested:  # every worker takes chunks: stop them all at the next one
+                raise asyncio.CancelledError
             yield from self._finish_from_cache(run, todo[start:start + CACHE_CHUNK_ROWS], num_generations)
             yield None
 

@@ -124,6 +124,7 @@ class Run(HTMLRepr):
         self._build_frame = build_frame
         self._started = time.monotonic()
         self._over = threading.Event()
+        self._cancel_requested = threading.Event()
         self.future: concurrent.futures.Future | None = None
 
     # -- written by the pipeline (on the runtime thread) --
@@ -143,6 +144,11 @@ class Run(HTMLRepr):
     def store_row(self, index: int, record: dict[str, Any]) -> None:
         with self._lock:
             self._rows[index] = record
+
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether :meth:`cancel` was called (the run may not have stopped yet)."""
+        return self._cancel_requested.is_set()
 
     # -- read by any front --
     @property
@@ -184,6 +190,7 @@ class Run(HTMLRepr):
 
     def cancel(self) -> None:
         """Stop sending work; finished rows are kept."""
+        self._cancel_requested.set()
         if self.future is not None:
             self.future.cancel()
 

@@ -92,3 +92,25 @@ def test_the_sdk_loads_with_the_first_openai_llm_not_with_the_package():
     """``import distilabel_nb`` stays light; the SDK's second of loading is paid when the backend is built."""
     out = subprocess.run([sys.executable, "-c", SDK_LOADING], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_clients_share_the_tls_context_their_http_library_would_build(monkeypatch):
+    """One context per process, and the library's own kind: the system trust store on macOS."""
+    import platform
+
+    import truststore
+
+    from distilabel_nb.llms import openai as backend
+
+    a = OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1")
+    b = OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1")
+    assert a.client._client is not b.client._client  # two HTTP clients...
+    assert backend._tls_context.cache_info().currsize == 1  # ...one context
+    backend._tls_context.cache_clear()
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    try:
+        assert isinstance(backend._tls_context("httpx2"), truststore.SSLContext)
+    finally:
+        backend._tls_context.cache_clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import importlib
 import os
 import ssl
 import weakref
@@ -23,13 +24,14 @@ NO_KEY = "no-key"  # sent to servers that need none; the SDK requires some value
 
 
 @functools.lru_cache(maxsize=None)
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for every client in the process.
+def _tls_context(http_library: str) -> ssl.SSLContext:
+    """The TLS context the SDK's HTTP library builds by default, built once per process.
 
-    Each new client would otherwise read the system's certificate bundle again (about
-    20 ms), on the first request of every run the panel starts.
+    It is that library's own choice (the system's trust store on macOS and Windows,
+    ``SSL_CERT_FILE`` where set). Each new client would otherwise build it again, reading
+    the certificate bundle (about 20 ms) on the first request of every run the panel starts.
     """
-    return ssl.create_default_context()
+    return importlib.import_module(http_library).create_ssl_context()
 
 
 def _aiohttp_client() -> Any:
@@ -37,8 +39,13 @@ def _aiohttp_client() -> Any:
     import openai
 
     factory = getattr(openai, "DefaultAioHttpClient", None)  # openai >= 1.88
+    if factory is None:
+        return None
+    # The SDK's clients are httpx clients (httpx2 in openai >= 3): ask that library.
+    http_library = next((c.__module__.split(".")[0] for c in factory.__mro__
+                         if c.__module__.split(".")[0] in ("httpx2", "httpx")), None)
     try:
-        return factory(verify=_tls_context()) if factory is not None else None
+        return factory(verify=_tls_context(http_library)) if http_library else factory()
     except RuntimeError:  # the SDK says the aiohttp extra is missing
         return None
 
