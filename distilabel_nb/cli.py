@@ -1,8 +1,9 @@
 """The ``distilabel-nb`` command.
 
 ``distilabel-nb demo`` answers the bundled instructions twice each with the bundled
-local model, rates the answers with UltraFeedback (same model), prints a summary and
-writes the DataFrame to a JSONL file.
+local model, rates the answers with UltraFeedback (same model, answering in JSON that
+llama.cpp constrains to the rating schema, so that even a 135M model's ratings can be
+read), prints a summary and writes the DataFrame to a JSONL file.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def demo(output: Path, rows: int | None, max_new_tokens: int) -> int:
     if rows is not None:
         dataset = dataset.head(rows)
     generator = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=max_new_tokens, temperature=0.8, seed=7)
-    labeller = LlamaCppLLM(task=UltraFeedbackTask(), max_new_tokens=256, temperature=0.0)
+    labeller = LlamaCppLLM(task=UltraFeedbackTask(structured=True), max_new_tokens=256, temperature=0.0)
     print(f"Generating 2 answers for each of {len(dataset)} instructions with {generator.model_name}, "
           f"then rating them with UltraFeedback (same model)…", flush=True)
     started = time.monotonic()
