@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
 import pandas as pd
@@ -34,11 +34,14 @@ class _RowWork:
 
     index: int
     row: dict[str, Any]
-    record: dict[str, Any]
+    record: dict[str, Any] = field(init=False)  # the row, then the columns filled so far
     generation: PreparedCall | None = None
     generated: list[LLMOutput] | None = None
     labelling: PreparedCall | None = None
     labelled: LLMOutput | None = None
+
+    def __post_init__(self) -> None:
+        self.record = dict(self.row)
 
 
 class DryRunError(RuntimeError):
@@ -235,7 +238,7 @@ class Pipeline(HTMLRepr):
         answers skip the per-row scheduling. What was found travels with the rows that are
         left, so nothing is looked up or parsed twice.
         """
-        rows = [_RowWork(index, row, dict(row)) for index, row in chunk]
+        rows = [_RowWork(index, row) for index, row in chunk]
         ready = rows
         if self.generator is not None:
             calls = [self._generator_call(work, num_generations) for work in rows]
@@ -274,10 +277,9 @@ class Pipeline(HTMLRepr):
         run, so a Stop lands even while every row comes from the cache. A Stop also ends
         the chunks at once, for any worker, rather than when the loop gets to it.
         """
-        if not any(llm is not None and llm.cache is not None and not llm.cache_refresh
-                   for llm in (self.generator, self.labeller)):
+        if not any(llm is not None and llm.reads_cache for llm in (self.generator, self.labeller)):
             for index, row in todo:
-                yield _RowWork(index, row, dict(row))
+                yield _RowWork(index, row)
             return
         for start in range(0, len(todo), CACHE_CHUNK_ROWS):
             if run.cancel_requested:  # every worker takes chunks: stop them all at the next one
@@ -291,7 +293,7 @@ class Pipeline(HTMLRepr):
             todo = list(enumerate(records))
             if todo and not skip_dry_run:
                 first_index, first_row = todo.pop(0)
-                outputs = await self._process_row(run, _RowWork(first_index, first_row, dict(first_row)), num_generations)
+                outputs = await self._process_row(run, _RowWork(first_index, first_row), num_generations)
                 fatal = [o.error for o in outputs if o.error_kind == "unavailable"]
                 if fatal:
                     raise DryRunError(

@@ -238,12 +238,17 @@ class LLM(HTMLRepr, ABC):
             keys = [make_key(prompt_used, i, schema) for i in range(num_generations)]
         return PreparedCall(inputs, prompt_used, schema, keys, [None] * num_generations)
 
+    @property
+    def reads_cache(self) -> bool:
+        """Whether calls are answered from the cache (not with ``cache=False`` or ``"refresh"``)."""
+        return self.cache is not None and not self.cache_refresh
+
     def look_up(self, calls: Sequence[PreparedCall]) -> None:
         """Fill in the answers the cache holds for these calls, in one query.
 
         Does nothing without a cache or with ``cache="refresh"``.
         """
-        if self.cache is None or self.cache_refresh:
+        if not self.reads_cache:
             return
         found = self.cache.get_many([key for call in calls for key in call.keys])
         if not found:
