@@ -57,10 +57,7 @@ def test_partly_cached_run_asks_only_for_what_is_missing(scripted_llm):
     generator.respond = first.generator.respond  # the same model: rows 0-3 are in the cache
     labeller = scripted_llm(UltraFeedbackTask(), rating, name="another labeller")
     pipe = Pipeline(generator=generator, labeller=labeller)
-    events = []
-    run = pipe.start(rows(10), num_generations=2)
-    run.subscribe(events.append)
-    frame = run.wait(timeout=30)
+    frame = pipe.generate(rows(10), num_generations=2, display_progress_bar=False)
 
     assert sorted(p[-1]["content"] for p in generator.history) == [f"question {i}" for i in range(4, 10)]
     assert len(labeller.history) == 10
@@ -68,10 +65,10 @@ def test_partly_cached_run_asks_only_for_what_is_missing(scripted_llm):
                      labeller=scripted_llm(UltraFeedbackTask(), rating, name="another labeller", cache=False))
     pd.testing.assert_frame_equal(frame, fresh.generate(rows(10), num_generations=2, display_progress_bar=False))
     assert frame["generation_error"].isna().all() and frame["labelling_error"].isna().all()
-    assert run.state.done == 10
+    assert pipe.last_run.state.done == 10
 
 
-def test_cached_rerun_reads_the_cache_once_per_chunk_and_keeps_the_event_order(scripted_llm, monkeypatch):
+def test_cached_rerun_reads_the_cache_once_per_chunk_and_keeps_the_event_order(scripted_llm, monkeypatch, paused_runtime):
     monkeypatch.setattr(pipeline_module, "CACHE_CHUNK_ROWS", 4)
     generator = scripted_llm(TextGenerationTask(), lambda p, i: f"answer {i}")
     labeller = scripted_llm(UltraFeedbackTask(), rating)
@@ -82,8 +79,9 @@ def test_cached_rerun_reads_the_cache_once_per_chunk_and_keeps_the_event_order(s
     real_get_many = CallCache.get_many
     monkeypatch.setattr(CallCache, "get_many", lambda self, keys: queries.append(len(keys)) or real_get_many(self, keys))
     events = []
-    run = pipe.start(rows(10), num_generations=2)
-    run.subscribe(events.append)
+    with paused_runtime():  # the run cannot begin before the listener is in place
+        run = pipe.start(rows(10), num_generations=2)
+        run.subscribe(events.append)
     again = run.wait(timeout=30)
 
     pd.testing.assert_frame_equal(first, again)
