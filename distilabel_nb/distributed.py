@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import sys
 import threading
 import time
 import uuid
@@ -470,15 +469,12 @@ def generate(
     """
     if as_pandas is None:
         as_pandas = not is_dask_dataframe(dataset)
-    stream = sys.stderr  # before the run starts, as in Pipeline.generate
-    run = start(pipe, dataset, num_generations, batch_size, skip_dry_run, client=client, npartitions=npartitions)
-    bars = _ProgressBars(run.state, stream) if display_progress_bar else None
+    run, bars = _ProgressBars.start(
+        lambda: start(pipe, dataset, num_generations, batch_size, skip_dry_run, client=client, npartitions=npartitions),
+        display_progress_bar,
+    )
     try:
-        while not run.join(timeout=0.1):
-            if bars is not None:
-                bars.show(run.state)
-        if bars is not None:
-            bars.show(run.state)
+        bars.follow(run)
         if as_pandas:
             return run.wait()
         run.future.result()
@@ -488,5 +484,4 @@ def generate(
         interrupt.partial_result = run.dataframe()  # type: ignore[attr-defined]
         raise
     finally:
-        if bars is not None:
-            bars.close()
+        bars.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import pandas as pd
 
@@ -25,6 +25,7 @@ NOT_LABELLED = "not labelled: the generation failed (see generation_error)"
 LABELLING_COLUMNS = ["labelling_model", "labelling_prompt", "raw_labelling_response"]
 
 
+RunT = TypeVar("RunT", bound=Run)
 CACHE_CHUNK_ROWS = 256  # rows looked up in the cache at once, before their calls are sent
 
 
@@ -395,15 +396,10 @@ class Pipeline(HTMLRepr):
                                         client=client, npartitions=npartitions, as_pandas=as_pandas)
         if npartitions is not None or as_pandas is not None:
             raise ValueError("npartitions= and as_pandas= apply to runs on Dask: pass client= or a dask DataFrame")
-        stream = sys.stderr  # taken before the run starts: see _ProgressBars
-        run = self.start(dataset, num_generations, batch_size, skip_dry_run)
-        bars = _ProgressBars(run.state, stream) if display_progress_bar else None
+        run, bars = _ProgressBars.start(lambda: self.start(dataset, num_generations, batch_size, skip_dry_run),
+                                        display_progress_bar)
         try:
-            while not run.join(timeout=0.1):
-                if bars is not None:
-                    bars.show(run.state)
-            if bars is not None:
-                bars.show(run.state)
+            bars.follow(run)
             return run.wait()
         except KeyboardInterrupt as interrupt:
             run.cancel()
@@ -413,8 +409,7 @@ class Pipeline(HTMLRepr):
                 interrupt.partial_result = run.dataframe()  # type: ignore[attr-defined]
             raise
         finally:
-            if bars is not None:
-                bars.close()
+            bars.close()
 
     def panel(self, dataset: Any = None):
         """An interactive run panel (ipywidgets) offering this pipeline's LLMs and ``dataset``.
@@ -435,19 +430,37 @@ class Pipeline(HTMLRepr):
 class _ProgressBars:
     """tqdm.auto bars (text in a terminal, widgets in a notebook) showing a run's state.
 
-    ``stream`` is ``sys.stderr`` as it was before the run started. llama-cpp-python swaps
-    ``sys.stderr`` for ``/dev/null`` while it loads a model, on a worker thread: bars that
-    looked it up during that moment would write nowhere for the whole run.
+    Without ``show`` there are no bars, and the methods do nothing.
     """
 
-    def __init__(self, state: RunState, stream: Any):
+    def __init__(self, state: RunState, stream: Any, show: bool = True):
         from tqdm.auto import tqdm
 
         self.bars = {}
+        if not show:
+            return
         if state.has_generator:
             self.bars["generated"] = tqdm(total=state.total_rows, desc="Generating", unit="row", file=stream)
         if state.has_labeller:
             self.bars["labelled"] = tqdm(total=state.total_rows, desc="Labelling", unit="row", file=stream)
+
+    @classmethod
+    def start(cls, start_run: Callable[[], RunT], show: bool) -> tuple[RunT, _ProgressBars]:
+        """Start a run with ``start_run()``, and its bars writing to ``sys.stderr`` as it was before.
+
+        llama-cpp-python swaps ``sys.stderr`` for ``/dev/null`` while it loads a model, on
+        a worker thread: bars that looked it up during that moment would write nowhere
+        for the whole run.
+        """
+        stream = sys.stderr
+        run = start_run()
+        return run, cls(run.state, stream, show)
+
+    def follow(self, run: Run) -> None:
+        """Show the run's progress until it is over."""
+        while not run.join(timeout=0.1):
+            self.show(run.state)
+        self.show(run.state)
 
     def show(self, state: RunState) -> None:
         failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
