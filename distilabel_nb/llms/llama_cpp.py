@@ -1,15 +1,19 @@
-"""Local GGUF models through llama-cpp-python, in-process."""
+"""Local GGUF models through llama.cpp: its server as the local engine, or llama-cpp-python in-process."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from distilabel_nb import runtime
 from distilabel_nb.llms.base import LLM, BackendUnavailable, Completion, ErrorKind
+from distilabel_nb.llms.engine import Engine, EngineFailed, engine_for
+from distilabel_nb.llms.engine_build import BUILD_HINT, find_server_binary
 from distilabel_nb.llms.models import DEFAULT_MODEL_NAME, INSTALL_HINT, default_model_path
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
@@ -17,7 +21,12 @@ from distilabel_nb.tasks.base import Task
 if TYPE_CHECKING:
     import llama_cpp
 
+    from distilabel_nb.llms.engine_client import EngineClient
+
 DEFAULT_CONTEXT_SIZE = 4096
+ENGINES = ("auto", "server", "in-process")
+SERVER_CONCURRENCY = 8  # default max_concurrency on the engine: llama.cpp's batching pays off from here
+_noted = threading.Event()
 # One model loads at a time in the process: llama-cpp-python silences a load by swapping the
 # process's stdout and stderr, and two loads overlapping on two threads would leave them
 # swapped for good.
@@ -41,21 +50,31 @@ def _grammar_for(schema: dict[str, Any]):
 
 
 class LlamaCppLLM(LLM):
-    """A GGUF model run in-process by llama.cpp.
+    """A GGUF model run by llama.cpp: in llama.cpp's own server (the local engine), or in-process.
 
     The model's own chat template (from the GGUF metadata) is the default prompt format.
-    The model loads on first use, once; calls run one at a time in a worker thread.
+    With ``llama-server`` available (``make install`` or ``distilabel-nb build-engine``
+    builds it; see :mod:`distilabel_nb.llms.engine_build`), calls go to one engine
+    process per model file, shared with the other LLMs on that file, with continuous
+    batching over ``max_concurrency`` calls at once (see :mod:`distilabel_nb.llms.engine`).
+    Without it, and for a ``llama_cpp.Llama`` you pass, the model loads in-process on first
+    use and calls run one at a time in a worker thread. Both paths share cache keys.
 
     Args:
         task: The task to run.
         model: ``None`` for the bundled SmolLM2-135M-Instruct, a path to a ``.gguf``
-            file, or a loaded ``llama_cpp.Llama``.
-        n_ctx: Context window in tokens (when this class loads the model).
-        n_threads: CPU threads for llama.cpp (default: its own choice).
+            file, or a loaded ``llama_cpp.Llama`` (always in-process).
+        n_ctx: Context window in tokens of one call (per engine slot).
+        n_threads: CPU threads for llama.cpp (default: the engine uses every CPU this
+            process may run on; in-process, llama-cpp-python's own choice).
+        engine: ``"auto"`` (the server when its binary is found, else in-process with a
+            one-line note), ``"server"`` or ``"in-process"``.
+        max_concurrency: Calls in flight at once (default 8 with the server, 1 in-process).
         **kwargs: Prompt format and generation parameters, see :class:`LLM`.
 
     Raises:
-        FileNotFoundError: when the model file does not exist.
+        FileNotFoundError: when the model file does not exist, or ``engine="server"``
+            and there is no ``llama-server``.
 
     Example:
         >>> from distilabel_nb import LlamaCppLLM, TextGenerationTask
@@ -73,10 +92,15 @@ class LlamaCppLLM(LLM):
         *,
         n_ctx: int = DEFAULT_CONTEXT_SIZE,
         n_threads: int | None = None,
+        engine: str = "auto",
+        max_concurrency: int | None = None,
         **kwargs: Any,
     ):
-        super().__init__(task, **kwargs)
+        if engine not in ENGINES:
+            raise ValueError(f"Invalid engine={engine!r} (allowed: {', '.join(map(repr, ENGINES))})")
         self._llama: "llama_cpp.Llama | None" = None
+        self._server: Engine | None = None
+        self._client: EngineClient | None = None
         self._load_lock = threading.Lock()
         self._call_lock = threading.Lock()
         self.n_ctx = n_ctx
@@ -93,12 +117,48 @@ class LlamaCppLLM(LLM):
                 )
             self._model_name = self.model_path.stem
         elif type(model).__name__ == "Llama" and hasattr(model, "create_chat_completion"):
+            if engine == "server":
+                raise ValueError("A loaded llama_cpp.Llama runs in-process: pass its .gguf path for engine='server'")
             self._llama = model
             self.model_path = Path(model.model_path)
             self._model_name = self.model_path.stem
             self.n_ctx = model.n_ctx()
         else:
             raise TypeError(f"model must be None, a .gguf path or a llama_cpp.Llama, got {type(model).__name__}")
+        self.engine = "in-process" if engine == "in-process" or self._llama is not None else self._find_server(engine)
+        if max_concurrency is None:
+            max_concurrency = SERVER_CONCURRENCY if self.engine == "server" else 1
+        super().__init__(task, max_concurrency=max_concurrency, **kwargs)
+        if self.engine == "server":
+            self._engine().attach(self)
+
+    def _find_server(self, engine: str) -> str:
+        if find_server_binary() is not None:
+            return "server"
+        if engine == "server":
+            raise FileNotFoundError(f"engine='server' needs llama.cpp's llama-server, which is not built: {BUILD_HINT}")
+        _note_in_process_once()
+        return "in-process"
+
+    def _engine(self) -> Engine:
+        """The engine of this LLM's model file, context and threads (found again after unpickling)."""
+        if self._server is None:
+            binary = find_server_binary()
+            if binary is None:
+                raise EngineFailed(f"llama.cpp's llama-server is not built on this machine: {BUILD_HINT}")
+            self._server = engine_for(self.model_path, binary, self.n_ctx, self.n_threads)
+        return self._server
+
+    def close(self) -> None:
+        """Let go of the engine: it stops when no other LLM of the process uses it. The LLM can still be used."""
+        if self._server is not None:
+            self._server.detach(id(self))
+        self._client = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is loaded: in this process, or in a running engine."""
+        return self._llama is not None or (self._server is not None and self._server.running)
 
     @property
     def model_name(self) -> str:
@@ -184,6 +244,8 @@ class LlamaCppLLM(LLM):
         return completions
 
     async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None = None) -> list[Completion]:
+        if self.engine == "server":
+            return await self._complete_on_engine(prompt, num_generations, schema)
         cancelled = threading.Event()
         try:
             return await asyncio.to_thread(self._complete_blocking, prompt, num_generations, schema, cancelled)
@@ -191,10 +253,26 @@ class LlamaCppLLM(LLM):
             cancelled.set()  # the worker thread stops at its next token
             raise
 
+    async def _complete_on_engine(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None) -> list[Completion]:
+        if not runtime.in_runtime_thread():  # the engine's start and its client live on the runtime loop
+            return await asyncio.wrap_future(runtime.submit(self._complete_on_engine(prompt, num_generations, schema)))
+        engine = self._engine()
+        engine.attach(self)  # again: a copy of this LLM (copy.copy) is a user too
+        base_url = await engine.ensure_running()
+        if self._client is None or self._client.base_url != base_url:
+            from distilabel_nb.llms.engine_client import EngineClient
+
+            self._client = EngineClient(self, base_url)
+        engine.call_started()
+        try:
+            return await self._client._complete(prompt, num_generations, schema)
+        finally:
+            engine.call_ended()
+
     def __getstate__(self) -> dict[str, Any]:
-        """Settings only: the other side loads ``model_path`` on its first call (once per process)."""
+        """Settings only: the other side loads ``model_path`` (or starts its engine) on its first call."""
         state = super().__getstate__()
-        state["_llama"] = None
+        state["_llama"] = state["_server"] = state["_client"] = None
         del state["_load_lock"], state["_call_lock"]
         return state
 
@@ -204,6 +282,27 @@ class LlamaCppLLM(LLM):
         self._call_lock = threading.Lock()
 
     def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
+        too_long = f"prompt too long for the model's context ({self.n_ctx} tokens)"
         if isinstance(exc, ValueError) and "context window" in str(exc):
-            return "input", f"prompt too long for the model's context ({self.n_ctx} tokens): {exc}"
-        return super().describe_error(exc)
+            return "input", f"{too_long}: {exc}"
+        if self.engine != "server" or isinstance(exc, BackendUnavailable):
+            return super().describe_error(exc)
+        failure = self._server.failure() if self._server is not None else None
+        if failure is not None:
+            return "call", failure
+        if self._client is None:
+            return super().describe_error(exc)
+        kind, message = self._client.describe_error(exc)
+        message = message.replace(f"{self._client.base_url} (model {self._client.model!r})",
+                                  f"the local llama.cpp engine ({self._client.base_url})")
+        if "exceed" in message and "context" in message:
+            return "input", f"{too_long}: {message}"
+        return kind, message
+
+
+def _note_in_process_once() -> None:
+    """Say once per process that local models run in-process, and how to get the fast engine."""
+    if not _noted.is_set():
+        _noted.set()
+        print(f"note: llama.cpp's llama-server is not built, so local models run in-process (slower); {BUILD_HINT}.",
+              file=sys.stderr)
