@@ -10,7 +10,7 @@ PYTEST := $(BIN)/python -m pytest
 CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 export CMAKE_ARGS
 
-.PHONY: install demo test test-fast browser-deps clean docs bench
+.PHONY: install engine demo test test-fast browser-deps clean docs bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --progress-bar off -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) engine
+
+## llama.cpp's llama-server (the fast local engine) and llama-batched-bench, built once from the
+## llama.cpp sources in the sdist of the llama-cpp-python version pip installed, with the CMAKE_ARGS
+## above, into ~/.cache/distilabel_nb/llama.cpp-<version>/bin (outside the clone: a clean clone finds
+## it there). The first build takes about 10 minutes on 2 cores; afterwards this is a no-op.
+engine: $(STAMP)
+	$(BIN)/distilabel-nb build-engine --jobs 2
 
 ## Generate and label the bundled instructions with the bundled local model.
 demo: install

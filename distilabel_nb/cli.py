@@ -55,7 +55,8 @@ def demo(output: Path, rows: int | None, max_new_tokens: int) -> int:
         dataset = dataset.head(rows)
     generator = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=max_new_tokens, temperature=0.8, seed=7)
     labeller = LlamaCppLLM(task=UltraFeedbackTask(structured=True), max_new_tokens=256, temperature=0.0)
-    print(f"Generating 2 answers for each of {len(dataset)} instructions with {generator.model_name}, "
+    where = "llama.cpp's server" if generator.engine == "server" else "llama.cpp in-process"
+    print(f"Generating 2 answers for each of {len(dataset)} instructions with {generator.model_name} ({where}), "
           f"then rating them with UltraFeedback (same model)…", flush=True)
     started = time.monotonic()
     df = Pipeline(generator=generator, labeller=labeller).generate(dataset, num_generations=2)
@@ -74,9 +75,21 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--output", type=Path, default=Path("demo_output/preference.jsonl"), help="where to write the JSONL result")
     demo_parser.add_argument("--rows", type=int, default=None, help="only the first N instructions")
     demo_parser.add_argument("--max-new-tokens", type=int, default=128, help="tokens per generated answer")
+    build_parser = commands.add_parser("build-engine", help="build llama.cpp's llama-server, the fast local engine (once)")
+    build_parser.add_argument("--jobs", type=int, default=2, help="parallel compile jobs")
+    build_parser.add_argument("--force", action="store_true", help="build again even if this version is built")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(args.output, args.rows, args.max_new_tokens)
+    if args.command == "build-engine":
+        from distilabel_nb.llms.engine_build import build_engine
+
+        try:
+            build_engine(jobs=args.jobs, force=args.force)
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     return 2
 
 

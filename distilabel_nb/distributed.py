@@ -113,7 +113,7 @@ def worker_report() -> dict[str, Any]:
         pipes = list(_worker_pipelines.values())
         builds = _worker_builds
     llms = {id(llm): llm for pipe in pipes for llm in (pipe.generator, pipe.labeller) if llm is not None}
-    loaded = [llm for llm in llms.values() if isinstance(llm, LlamaCppLLM) and llm._llama is not None]
+    loaded = [llm for llm in llms.values() if isinstance(llm, LlamaCppLLM) and llm.loaded]
     return {"pipelines_built": builds, "pipelines_kept": len(pipes), "models_loaded": len(loaded)}
 
 

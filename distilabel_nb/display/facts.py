@@ -350,6 +350,9 @@ def llm_facts(llm: "LLM") -> LLMFacts:
             if hasattr(llm, name):
                 value = getattr(llm, name)
                 extras.append((name, "auto" if value is None else number(value)))
+        engine = getattr(llm, "engine", None)
+        if engine:
+            extras.append(("engine", "llama.cpp's server (local engine)" if engine == "server" else "llama.cpp in-process"))
     if hasattr(llm, "cache"):
         cache = getattr(llm, "cache", None)
         extras.append(("cache", "off" if cache is None else

@@ -269,7 +269,8 @@ def build_llm(config: ModelConfig, given: LLM | None = None, typed_key: str | No
         if config.backend == "gguf" and not config.gguf_path.strip():
             raise ValueError(f"Type the path of a .gguf model file for the {config.role} (or pick the bundled model)")
         model = None if config.backend == "local" else config.gguf_path.strip()
-        return LlamaCppLLM(task, model=model, max_concurrency=1, cache=cache, **params)
+        concurrency = config.max_concurrency if local_engine_runs(config.backend) else 1
+        return LlamaCppLLM(task, model=model, max_concurrency=concurrency, cache=cache, **params)
     if config.backend == "openai":
         from distilabel_nb.llms.openai import OpenAILLM
 
@@ -288,6 +289,15 @@ def build_llm(config: ModelConfig, given: LLM | None = None, typed_key: str | No
         return OpenAILLM(config.model.strip(), task, base_url=config.base_url.strip() or None, api_key=key,
                          max_concurrency=config.max_concurrency, cache=cache, **params)
     raise ValueError(f"Unknown backend {config.backend!r}")
+
+
+def local_engine_runs(backend: str, given: LLM | None = None) -> bool:
+    """Whether a local backend's calls go to llama.cpp's server (batched) rather than in-process (one at a time)."""
+    if backend == GIVEN:
+        return getattr(given, "engine", None) == "server"
+    from distilabel_nb.llms.engine_build import find_server_binary
+
+    return find_server_binary() is not None
 
 
 def describe_model(config: ModelConfig, given: LLM | None = None) -> str:

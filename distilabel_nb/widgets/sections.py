@@ -341,13 +341,15 @@ class ModelSection:
             self.key_status.value = views.hint("No key is sent (for a local server that needs none).")
         local = backend in ("local", "gguf") or (
             backend == choices.GIVEN and self.given is not None and self.given.backend == "llama.cpp")
-        if local and self.concurrency.value != 1:
+        one_at_a_time = local and not choices.local_engine_runs(backend, self.given)
+        if one_at_a_time and self.concurrency.value != 1:
             self._remote_concurrency, self.concurrency.value = self.concurrency.value, 1
-        elif not local and self._remote_concurrency is not None:
+        elif not one_at_a_time and self._remote_concurrency is not None:
             self.concurrency.value, self._remote_concurrency = self._remote_concurrency, None
-        self.concurrency.disabled = local or not on
+        self.concurrency.disabled = one_at_a_time or not on
         self._concurrency_note.value = views.hint(
-            "llama.cpp answers one request at a time" if local else "requests in flight at once")
+            "llama.cpp in-process answers one request at a time" if one_at_a_time
+            else "calls decoded together by the local llama.cpp engine" if local else "requests in flight at once")
         for control in (self.task, self.structured, self.backend, self.gguf_path, self.model, self.base_url,
                         self.key_source,
                         self.api_key, self.max_new_tokens, self.temperature,
