@@ -186,7 +186,7 @@ class Engine:
             str(self.binary), "-m", str(self.model_path), "--alias", self.model_path.stem,
             "--host", "127.0.0.1", "--port", "0", "--parallel", str(slots), "--ctx-size", str(self.n_ctx * slots),
             "--no-kv-unified", "--threads", str(self.threads), "--threads-batch", str(self.threads),
-            "--cache-ram", str(PROMPT_CACHE_MIB), "--no-webui", "--jinja", "--timeout", "3600",
+            "--cache-ram", str(PROMPT_CACHE_MIB), "--no-webui", "--no-warmup", "--jinja", "--timeout", "3600",
         ]
 
     def _spawn(self, slots: int) -> subprocess.Popen:
