@@ -8,7 +8,11 @@ JSON, 128 new tokens) on each answer. Variants, in interleaved rounds:
 - **ours**: ``LlamaCppLLM()`` as a user writes it (the engine the toolkit runs, default
   concurrency 8 per LLM);
 - **reference**: a plain ``llama-server --parallel 8 --threads <same>`` started here on
-  the same file, driven by ``OpenAILLM`` at concurrency 8 (the same for the labeller);
+  the same file, its other settings llama.cpp's defaults, driven by ``OpenAILLM`` at
+  concurrency 8 (the same for the labeller). It runs with ``OMP_WAIT_POLICY=PASSIVE``
+  as the engine does, so that the two differ only in how the toolkit runs and feeds it;
+- with ``--spinning-reference``: the same server with OpenMP's default wait policy
+  (idle threads spin), to show what that setting is worth on a busy machine;
 - with ``--in-process``: ``LlamaCppLLM(engine="in-process")``, the path before the engine.
 
 The ceiling beside them: llama.cpp's ``llama-batched-bench`` (generation tokens/s at 1, 8
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import subprocess
 import sys
@@ -33,17 +38,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import header, instructions, median, rounds, table, verdict  # noqa: E402
 
+from distilabel_nb.llms.engine import die_with_parent  # noqa: E402  (the server dies with this process)
+
 MAX_NEW_TOKENS = 64
 LABEL_TOKENS = 128
 SLOTS = 8
 
 
 @contextlib.contextmanager
-def reference_server(binary: Path, model: Path, threads: int) -> Iterator[str]:
+def reference_server(binary: Path, model: Path, threads: int, passive: bool = True) -> Iterator[str]:
     """A plain ``llama-server --parallel 8`` on ``model``, its other settings llama.cpp's defaults; yields its ``/v1`` URL."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if passive:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen([str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", "0",
-                                    "--parallel", str(SLOTS), "--threads", str(threads)], stdout=log, stderr=subprocess.STDOUT)
+                                    "--parallel", str(SLOTS), "--threads", str(threads)], stdout=log,
+                                   stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent())
         try:
             while True:
                 log.seek(0)
@@ -80,6 +91,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--rows", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--in-process", action="store_true", help="also time the in-process path (slow)")
+    parser.add_argument("--spinning-reference", action="store_true",
+                        help="also time the reference with OpenMP's default (spinning) wait policy")
     args = parser.parse_args(argv)
 
     from distilabel_nb import LlamaCppLLM, OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask
@@ -102,9 +115,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     new_tokens = sum(o.usage.get("completion_tokens", 0) for (o,) in outputs)
     prompt_tokens = round(sum(o.usage.get("prompt_tokens", 0) for (o,) in outputs) / len(outputs))
     results: dict[str, float] = {}
-    with reference_server(binary, model, threads) as base_url:
+    with contextlib.ExitStack() as servers:
+        base_url = servers.enter_context(reference_server(binary, model, threads))
         ref_gen = OpenAILLM(model.stem, base_url=base_url, max_concurrency=SLOTS, **gen)
         ref_lab = OpenAILLM(model.stem, base_url=base_url, max_concurrency=SLOTS, **lab)
+        if args.spinning_reference:
+            spinning_url = servers.enter_context(reference_server(binary, model, threads, passive=False))
+            spin_gen = OpenAILLM(model.stem, base_url=spinning_url, max_concurrency=SLOTS, **gen)
+            spin_lab = OpenAILLM(model.stem, base_url=spinning_url, max_concurrency=SLOTS, **lab)
 
         def run(generator, labeller=None):
             def once() -> None:
@@ -118,6 +136,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 "ours: LlamaCppLLM (local engine)": run(ours_gen, ours_lab if with_labeller else None),
                 f"reference: llama-server --parallel {SLOTS} + OpenAILLM": run(ref_gen, ref_lab if with_labeller else None),
             }
+            if args.spinning_reference:
+                variants["reference, OpenMP threads spinning (llama.cpp's default)"] = run(
+                    spin_gen, spin_lab if with_labeller else None)
             if args.in_process and not with_labeller:
                 variants["before: LlamaCppLLM(engine='in-process')"] = run(LlamaCppLLM(engine="in-process", **gen))
             times, _ = rounds(variants, args.repeats)

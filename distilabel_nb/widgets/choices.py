@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 
 from distilabel_nb.llms.base import LLM, make_generation_params
+from distilabel_nb.llms.engine_build import find_server_binary
 from distilabel_nb.pipeline import dataset_records
 from distilabel_nb.tasks.base import Task
 
@@ -295,8 +296,6 @@ def local_engine_runs(backend: str, given: LLM | None = None) -> bool:
     """Whether a local backend's calls go to llama.cpp's server (batched) rather than in-process (one at a time)."""
     if backend == GIVEN:
         return getattr(given, "engine", None) == "server"
-    from distilabel_nb.llms.engine_build import find_server_binary
-
     return find_server_binary() is not None
 
 
