@@ -73,8 +73,10 @@ def test_llama_cpp_llm_pickles_without_its_loaded_model(shared_llama):
 
 def test_dask_options_without_dask_are_refused():
     pipe = Pipeline(generator=OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1"))
-    with pytest.raises(ValueError, match="npartitions= and as_pandas= apply to runs on Dask"):
-        pipe.generate([{"input": "a"}], npartitions=2)
+    with pytest.raises(ValueError, match="npartitions= and as_pandas= apply to runs on Dask: pass client="):
+        pipe.generate([{"input": "a"}], npartitions=2, as_pandas=True)
+    with pytest.raises(ValueError, match="as_pandas= applies to runs on Dask"):
+        pipe.generate([{"input": "a"}], as_pandas=False)
     with pytest.raises(ValueError, match="npartitions= applies to runs on Dask"):
         pipe.start([{"input": "a"}], npartitions=2)
 
