@@ -218,19 +218,33 @@ class Pipeline(HTMLRepr):
         Example:
             >>> df = pipe.generate(pd.DataFrame({"input": ["Name a prime number."]}))  # doctest: +SKIP
         """
-        stream = sys.stderr  # before the run starts: see ProgressBars
+        bars = ProgressBars(sys.stderr, display_progress_bar)  # the stream of before the run: see ProgressBars
         try:
             run = self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions, as_pandas))
-            bars = ProgressBars(run.state, stream, display_progress_bar)
             try:
                 bars.follow(run)
                 return run.result()
             except KeyboardInterrupt:
-                raise _interrupted(run, bars) from None
+                raise self._interrupted(run, bars) from None
             finally:
                 bars.close()
         except UserError as error:
             raise error.with_traceback(None) from None  # the checks' and the run's frames say nothing to the user
+
+    def _interrupted(self, run: Run, bars: ProgressBars) -> RunInterrupted:
+        """Stop ``run`` after an interrupt, bring the bars to what it finished, and say where that is."""
+        run.cancel()
+        try:
+            partial = run.wait(timeout=STOP_SECONDS)
+        except Exception:  # still stopping, or failed meanwhile: what is finished is kept all the same
+            partial = run.dataframe()
+        state = run.state
+        bars.show(state)
+        kept = "the finished rows are" if len(partial) == state.done else f"the {len(partial)} rows of the finished partitions are"
+        cached = all(llm.cache is not None for llm in (self.generator, self.labeller) if llm is not None)
+        again = " (their answers are cached: run the cell again to go on)" if cached else ""
+        return RunInterrupted(f"Stopped after {state.done} of {state.total_rows} rows; {kept} in "
+                              f"`pipe.last_run.dataframe()`{again}", partial)
 
     def panel(self, dataset: Any = None):
         """An interactive run panel (ipywidgets) offering this pipeline's LLMs and ``dataset``.
@@ -246,20 +260,6 @@ class Pipeline(HTMLRepr):
 
     def __repr__(self) -> str:
         return f"Pipeline(generator={self.generator!r}, labeller={self.labeller!r})"
-
-
-def _interrupted(run: Run, bars: ProgressBars) -> RunInterrupted:
-    """Stop ``run`` after an interrupt, bring the bars to what it finished, and say where that is."""
-    run.cancel()
-    try:
-        partial = run.wait(timeout=STOP_SECONDS)
-    except Exception:  # still stopping, or failed meanwhile: what is finished is kept all the same
-        partial = run.dataframe()
-    state = run.state
-    bars.show(state)
-    kept = "the finished rows are" if len(partial) == state.done else f"the {len(partial)} rows of the finished partitions are"
-    return RunInterrupted(f"Stopped after {state.done} of {state.total_rows} rows; {kept} in `pipe.last_run.dataframe()` "
-                          "(their answers are cached: run the cell again to go on)", partial)
 
 
 def pipeline(kind: str, subtask: str | None = None, *, generator: LLM | None = None, labeller: LLM | None = None, **labeller_kwargs: Any) -> Pipeline:

@@ -7,8 +7,8 @@ not keep counting while the labeller finishes).
 
 Example:
     >>> import sys
+    >>> bars = ProgressBars(sys.stderr)                    # doctest: +SKIP
     >>> run = pipe.start(rows)                             # doctest: +SKIP
-    >>> bars = ProgressBars(run.state, sys.stderr)         # doctest: +SKIP
     >>> bars.follow(run); bars.close()                     # doctest: +SKIP
 """
 
@@ -47,34 +47,38 @@ def _bar_class() -> type:
 
 
 class ProgressBars:
-    """A run's bars; without ``show`` there are none and the methods do nothing.
+    """A run's bars, drawn from the first state shown; without ``show`` there are none.
 
     Args:
-        state: The run's state when it began (which steps it has, how many rows).
         stream: Where text bars write. Take ``sys.stderr`` before the run starts:
             llama-cpp-python swaps it for ``/dev/null`` while it loads a model on a worker
             thread, and bars that looked it up then would write nowhere for the whole run.
         show: Whether to draw the bars.
     """
 
-    def __init__(self, state: RunState, stream: Any, show: bool = True):
+    def __init__(self, stream: Any, show: bool = True):
+        self.stream, self.visible = stream, show
         self.bars: dict[str, Any] = {}
-        if not show:
+
+    def _open(self, state: RunState) -> None:
+        if not self.visible or self.bars:
             return
         bar = _bar_class()
         if state.has_generator:
-            self.bars["generated"] = bar(total=state.total_rows, desc="Generating", unit="row", file=stream)
+            self.bars["generated"] = bar(total=state.total_rows, desc="Generating", unit="row", file=self.stream)
         if state.has_labeller:
-            self.bars["labelled"] = bar(total=state.total_rows, desc="Labelling", unit="row", file=stream)
+            self.bars["labelled"] = bar(total=state.total_rows, desc="Labelling", unit="row", file=self.stream)
 
     def follow(self, run: Run) -> None:
         """Show the run's progress until it is over."""
+        self.show(run.state)
         while not run.join(timeout=POLL_SECONDS):
             self.show(run.state)
         self.show(run.state)
 
     def show(self, state: RunState) -> None:
         """Bring the bars to ``state``; a step whose every row is through stops its clock."""
+        self._open(state)
         failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
         for counter, bar in self.bars.items():
             done = getattr(state, counter)
