@@ -197,7 +197,7 @@ class Pipeline(HTMLRepr):
             skip_dry_run: Send every row without first checking the setup on row one
                 (on Dask, on each partition's first row).
             client: A ``dask.distributed.Client``: run the partitions on its workers
-                (see :doc:`the Dask guide <../distributed>`).
+                (the guide: docs/distributed.md).
             npartitions: On Dask, the partitions to split a non-Dask dataset into (default:
                 two per worker thread), or to repartition a dask DataFrame into.
             as_pandas: On Dask, return pandas (the default for non-Dask datasets) instead
