@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Union
 
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.rich_repr import HTMLRepr
 
 ChatMessages = list[dict[str, str]]
 FormattedPrompt = Union[str, ChatMessages]

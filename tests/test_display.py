@@ -17,7 +17,8 @@ from distilabel_nb import (
     LlamaCppLLM, LLMOutput, OpenAILLM, Pipeline, Prompt, RunState, TextGenerationTask, UltraFeedbackTask,
 )
 from distilabel_nb.display import ResultsView, describe, render, show_prompt, show_results, to_html
-from distilabel_nb.display.facts import example_inputs, safe_url
+from distilabel_nb.display.facts import example_inputs
+from distilabel_nb.display.readable import safe_url
 
 
 class _Text(HTMLParser):

@@ -20,8 +20,9 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from distilabel_nb.display.facts import is_missing
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.display.plaintext import describe
+from distilabel_nb.display.readable import is_missing
+from distilabel_nb.rich_repr import HTMLRepr
 
 #: Columns that record how a row was made; hidden by default (models are named in the header).
 PROVENANCE_COLUMNS = (
@@ -264,8 +265,6 @@ class ResultsView(HTMLRepr):
         return ResultsSummary(len(df), answers, models, failures, rating_column, mean, count, unread)
 
     def __repr__(self) -> str:
-        from distilabel_nb.display.text import describe
-
         return describe(self)
 
 

@@ -9,6 +9,7 @@ goes on) and parses answers with the task.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, known_formats
 from distilabel_nb.tasks.base import OutputParseError, Task
 
@@ -79,6 +80,21 @@ class PreparedCall:
     def answered(self) -> bool:
         """Whether every answer is in (a bad input counts as done: there is nothing to send)."""
         return self.input_error is not None or all(answer is not None for answer in self.answers)
+
+
+@dataclass(frozen=True)
+class BackendFacts:
+    """Where and how an LLM runs, as it says itself (:meth:`LLM.facts`); never a secret.
+
+    ``where`` is ``"in process"``, ``"local file"`` (``location``: the model file) or
+    ``"server"`` (``location``: its URL; cards hide a password in it). ``settings`` are the
+    backend's own settings as readable text, e.g. ``(("n_ctx", "4,096"),)``.
+    """
+
+    backend: str
+    where: str = "in process"
+    location: str = ""
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 class GenerationParams(BaseModel):
@@ -202,6 +218,49 @@ class LLM(HTMLRepr, ABC):
         """Send one formatted prompt; return ``num_generations`` completions or raise.
 
         ``schema``, when given, is a JSON schema the answers must follow.
+        """
+
+    def facts(self) -> BackendFacts:
+        """Where and how this LLM runs, for its card and text twin; backends override it."""
+        return BackendFacts(self.backend)
+
+    def replace(self, **settings: Any) -> "LLM":
+        """A copy with other settings that shares this LLM's loaded model and client.
+
+        Args:
+            **settings: ``task``, ``prompt_format``, ``prompt_formatting_fn``,
+                ``max_concurrency``, ``cache`` or generation parameters (``temperature``, …);
+                the rest is kept. ``cache=True`` keeps this LLM's cache (the shared one if
+                it had none), ``"refresh"`` asks again and stores there, ``False`` is off.
+
+        Raises:
+            ValueError: naming an unknown setting, or a value it does not allow.
+
+        Example:
+            >>> llm = LlamaCppLLM(TextGenerationTask(), max_new_tokens=32)  # doctest: +SKIP
+            >>> llm.replace(max_new_tokens=8, cache=False).params.max_new_tokens  # doctest: +SKIP
+            8
+        """
+        params = list(type(self.params).model_fields)
+        own = ["task", "prompt_format", "prompt_formatting_fn", "max_concurrency", "cache"]
+        unknown = sorted(set(settings) - set(own) - set(params))
+        if unknown:
+            raise ValueError(f"replace() got unknown setting(s) {unknown}; it takes {', '.join(own)} "
+                             f"and the generation parameters ({', '.join(params)})")
+        mode = settings.pop("cache", "refresh" if self.cache_refresh else self.cache is not None)
+        cache = self.cache if mode in (True, "refresh") and self.cache is not None else mode
+        kept = {"task": self.task, "prompt_format": self.prompt_format, "prompt_formatting_fn": self.prompt_formatting_fn,
+                "max_concurrency": self.max_concurrency, **self.params.model_dump()}
+        new = copy.copy(self)
+        # The base constructor on the copy: the checks of a new LLM, its own semaphore and cache keys.
+        LLM.__init__(new, **{**kept, **settings}, cache=cache)
+        new.cache_refresh = mode == "refresh"
+        return new
+
+    def close(self) -> None:
+        """Close the backend's client (a server's connections); the next call opens a new one.
+
+        Does nothing for backends that hold none. LLMs made by :meth:`replace` share it.
         """
 
     def format_prompt(self, prompt: Prompt) -> FormattedPrompt:

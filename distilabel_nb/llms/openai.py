@@ -12,7 +12,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from distilabel_nb import runtime
-from distilabel_nb.llms.base import LLM, Completion, ErrorKind
+from distilabel_nb.llms.base import LLM, BackendFacts, Completion, ErrorKind
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
 
@@ -353,6 +353,16 @@ class OpenAILLM(LLM):
         else:
             kind, message = super().describe_error(exc)
         return kind, self._scrub(message)
+
+    def facts(self) -> BackendFacts:
+        return BackendFacts(self.backend, "server", self.base_url,
+                            (("timeout", f"{self.timeout:g} s"), ("max_retries", f"{self.max_retries:,}")))
+
+    def close(self) -> None:
+        """Close the HTTP client on the runtime loop; the next call builds a new one."""
+        client, self._client = self._client, None
+        if client is not None:
+            runtime.submit(client.close())
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", base_url={self.base_url!r})"

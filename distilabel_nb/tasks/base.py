@@ -23,7 +23,7 @@ from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import BaseModel, ValidationError
 
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.prompt import Prompt
 
 TaskKind = Literal["generator", "labeller"]
