@@ -142,7 +142,7 @@ def test_prompt_preview_shows_the_exact_prompt_escaped():
 
 
 def _escape(text: str) -> str:
-    from distilabel_nb.display.html import escape
+    from distilabel_nb.display.markup import escape
 
     return escape(text)
 

@@ -120,3 +120,16 @@ def plain(value: Any) -> str:
     if isinstance(value, (int, float)):
         return number(value)
     return repr(value)
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception as one readable line: its message (the type only when there is none).
+
+    Example:
+        >>> error_text(KeyError("input")), error_text(RuntimeError())
+        ("missing 'input'", 'RuntimeError')
+    """
+    text = str(exc).strip()
+    if isinstance(exc, KeyError) and text.startswith("'"):
+        text = f"missing {text}"
+    return text or type(exc).__name__
