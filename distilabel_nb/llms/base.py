@@ -9,7 +9,6 @@ goes on) and parses answers with the task.
 from __future__ import annotations
 
 import asyncio
-import copy
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -225,7 +224,7 @@ class LLM(HTMLRepr, ABC):
         return BackendFacts(self.backend)
 
     def replace(self, **settings: Any) -> "LLM":
-        """A copy with other settings that shares this LLM's loaded model and client.
+        """A copy with other settings that shares this LLM's model (once loaded) and client.
 
         Args:
             **settings: ``task``, ``prompt_format``, ``prompt_formatting_fn``,
@@ -251,7 +250,8 @@ class LLM(HTMLRepr, ABC):
         cache = self.cache if mode in (True, "refresh") and self.cache is not None else mode
         kept = {"task": self.task, "prompt_format": self.prompt_format, "prompt_formatting_fn": self.prompt_formatting_fn,
                 "max_concurrency": self.max_concurrency, **self.params.model_dump()}
-        new = copy.copy(self)
+        new = object.__new__(type(self))  # not copy.copy: that goes through pickling, which drops the model and client
+        new.__dict__.update(self.__dict__)
         # The base constructor on the copy: the checks of a new LLM, its own semaphore and cache keys.
         LLM.__init__(new, **{**kept, **settings}, cache=cache)
         new.cache_refresh = mode == "refresh"

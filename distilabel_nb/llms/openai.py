@@ -359,10 +359,14 @@ class OpenAILLM(LLM):
                             (("timeout", f"{self.timeout:g} s"), ("max_retries", f"{self.max_retries:,}")))
 
     def close(self) -> None:
-        """Close the HTTP client on the runtime loop; the next call builds a new one."""
+        """Close the HTTP client (on the runtime loop, where its connections are); the next call builds another."""
         client, self._client = self._client, None
-        if client is not None:
+        if client is None or client.is_closed():
+            return
+        if runtime.in_runtime_thread():
             runtime.submit(client.close())
+        else:
+            runtime.run_sync(client.close())
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", base_url={self.base_url!r})"
