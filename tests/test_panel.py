@@ -384,7 +384,7 @@ def test_progress_facts():
 def test_docstring_examples_run():
     import doctest
 
-    from distilabel_nb.widgets import choices, panel, progress
+    from distilabel_nb.widgets import choices, panel, preview, progress, run_view
 
-    for module in (panel, progress, choices):
+    for module in (panel, progress, choices, preview, run_view):
         assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0, module.__name__

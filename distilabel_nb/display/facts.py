@@ -4,6 +4,11 @@ The HTML cards and their text twins both render these facts, so a notebook shows
 same things whether or not it can display HTML. Nothing here builds markup, and nothing
 here reads a secret: an LLM describes itself (:meth:`~distilabel_nb.llms.base.LLM.facts`),
 never through ``vars()`` or probes of a backend's attributes.
+
+Example:
+    >>> from distilabel_nb import UltraFeedbackTask
+    >>> example_inputs(UltraFeedbackTask())["generations"]
+    ['‹generations 1›', '‹generations 2›']
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ module), which take their colours from one palette in ``cards.css``.
 Example:
     >>> badge("2 failed", "err")
     '<span class="dnb-badge dnb-tone-err">2 failed</span>'
-    >>> rating(4, (1, 5))[:52]
-    '<span class="dnb-rating dnb-rating-high" title="4 on '
+    >>> rating(4, (1, 5)).split('"')[1:4]
+    ['dnb-rating dnb-rating-high', ' title=', '4 on 1–5']
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Example:
     >>> generator = ModelSection("generator", None, lambda: None)
     >>> labeller = ModelSection("labeller", None, lambda: None, enabled=False)
     >>> html = prompt_preview({"input": "Hi"}, generator, labeller, generator.build_task(), None)
-    >>> "Generator · text_generation" in html
+    >>> "Generator · TextGenerationTask" in html
     True
 """
 
