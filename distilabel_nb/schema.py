@@ -26,7 +26,6 @@ from distilabel_nb.cells import as_list, is_missing
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from numbers import Real
@@ -34,6 +33,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from distilabel_nb.cells import as_list, is_missing
 
 #: The key of the schema in ``DataFrame.attrs``.
 ATTRS_KEY = "distilabel_nb"
@@ -257,6 +257,12 @@ class ResultSchema:
                             self.rated if self.rated in present else None, dict(self.tasks), self.guessed)
 
 
+def task_scales(task: Any) -> dict[str, Scale]:
+    """``{score column: scale}`` of a task (empty for a generator, or a labeller without a declared scale)."""
+    column, scale = getattr(task, "score_column", None), getattr(task, "scale", None)
+    return {column: scale} if column is not None and scale is not None else {}
+
+
 def for_tasks(inputs: Sequence[str], generator: Any = None, labeller: Any = None) -> ResultSchema:
     """The schema of a run of ``generator`` and/or ``labeller`` (tasks) over a dataset with ``inputs`` columns.
 
@@ -279,9 +285,8 @@ def for_tasks(inputs: Sequence[str], generator: Any = None, labeller: Any = None
         provenance += LABELLING_PROVENANCE
         errors.append(LABELLING_ERROR)
         tasks["labeller"] = labeller.name
-        if labeller.score_column is not None and labeller.scale is not None:
-            scores[labeller.score_column] = labeller.scale
-            rated = getattr(labeller, "texts_input", None)
+        scores = task_scales(labeller)
+        rated = getattr(labeller, "texts_input", None) if scores else None
     return ResultSchema(
         inputs=_names(inputs),
         generated=_names(generator.output_args_names) if generator is not None else (),

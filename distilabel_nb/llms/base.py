@@ -20,6 +20,7 @@ from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
 from distilabel_nb.display.html import HTMLRepr
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, known_formats
+from distilabel_nb.schema import Scale, task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
 ErrorKind = Literal["input", "call", "unavailable", "parse"]
@@ -44,6 +45,7 @@ class LLMOutput(HTMLRepr):
 
     ``error`` is set (and ``error_kind`` says at which step) whenever the call or the
     parse failed; ``parsed_output`` then holds whatever could be read, or ``None``.
+    ``scales`` gives the scale of each score in ``parsed_output``, from the task.
     """
 
     model_name: str
@@ -54,6 +56,7 @@ class LLMOutput(HTMLRepr):
     usage: dict[str, int] = field(default_factory=dict)
     error_kind: ErrorKind | None = None
     cached: bool = False
+    scales: dict[str, Scale] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -315,7 +318,8 @@ class LLM(HTMLRepr, ABC):
         return self._keyer[1]
 
     def _parse(self, prompt_used: FormattedPrompt, completion: Completion, inputs: dict[str, Any]) -> LLMOutput:
-        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached)
+        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached,
+                           scales=task_scales(self.task))
         try:
             output.parsed_output = self.task.parse_output_for(completion.text, inputs)
         except OutputParseError as exc:
