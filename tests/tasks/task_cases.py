@@ -170,3 +170,31 @@ def check_fast(name: str) -> None:
         except OutputParseError:
             pass
         assert time.perf_counter() - started < 0.5, label
+
+
+class GoldenChecks:
+    """The golden-prompt check of a task family: a module subclasses it as ``Test…`` and sets ``golden``.
+
+    ``golden`` maps a golden file's name (``task_<name>.txt``) to ``(task, inputs)``; the
+    ``conftest.py`` beside this module parametrizes the test over it.
+    """
+
+    golden: dict[str, tuple[Task, dict]] = {}
+
+    def test_rendered_prompt_matches_golden(self, golden_name):
+        check_golden(golden_name, *self.golden[golden_name])
+
+
+class FamilyChecks(GoldenChecks):
+    """A labeller family's checks: its golden prompts, and every answer of its corpus (``family``)."""
+
+    family: str = ""
+
+    def test_corpus_answer(self, corpus_case):
+        check_corpus_answer(load_corpus(self.family), corpus_case)
+
+    def test_outputs_stay_aligned_with_the_rated_texts(self, corpus_case):
+        check_aligned(load_corpus(self.family), corpus_case)
+
+    def test_parsers_stay_fast_on_pathological_answers(self, corpus_task):
+        check_fast(corpus_task)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from distilabel_nb.tasks import OutputParseError, Task, TemplateTask
 from distilabel_nb.tasks.base import SecurityError
 
-from task_cases import check_golden
+from task_cases import GoldenChecks
 
 
 GOLDEN_CASES = {
@@ -19,9 +19,8 @@ GOLDEN_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
-def test_rendered_prompt_matches_golden(name):
-    check_golden(name, *GOLDEN_CASES[name])
+class TestGoldenPrompts(GoldenChecks):
+    golden = GOLDEN_CASES
 
 
 def summarize(**kwargs):

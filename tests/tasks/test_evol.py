@@ -6,7 +6,7 @@ import pytest
 
 from distilabel_nb.tasks import EvolInstructTask, EvolQualityTask, OutputParseError, elimination_reason
 
-from task_cases import QUESTION, check_golden
+from task_cases import GoldenChecks, QUESTION
 
 TIPS = "Give three tips for staying healthy."
 GOLDEN_CASES = {
@@ -17,9 +17,8 @@ GOLDEN_CASES = {
 QUESTIONS = [f"Question number {i}: why is the sky blue?" for i in range(200)]
 
 
-@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
-def test_rendered_prompt_matches_golden(name):
-    check_golden(name, *GOLDEN_CASES[name])
+class TestGoldenPrompts(GoldenChecks):
+    golden = GOLDEN_CASES
 
 
 def test_each_method_renders_its_own_prompt():

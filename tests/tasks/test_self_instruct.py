@@ -6,7 +6,7 @@ import pytest
 
 from distilabel_nb.tasks import OutputParseError, SelfInstructTask
 
-from task_cases import check_golden
+from task_cases import GoldenChecks
 
 GOLDEN_CASES = {
     "self_instruct": (
@@ -16,9 +16,8 @@ GOLDEN_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
-def test_rendered_prompt_matches_golden(name):
-    check_golden(name, *GOLDEN_CASES[name])
+class TestGoldenPrompts(GoldenChecks):
+    golden = GOLDEN_CASES
 
 
 @pytest.mark.parametrize(

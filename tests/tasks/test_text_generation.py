@@ -6,7 +6,7 @@ import pytest
 
 from distilabel_nb.tasks import PRINCIPLES, OutputParseError, TextGenerationTask
 
-from task_cases import QUESTION, check_golden
+from task_cases import GoldenChecks, QUESTION
 
 GOLDEN_CASES = {
     "text_generation": (TextGenerationTask(), {"input": QUESTION}),
@@ -15,9 +15,8 @@ GOLDEN_CASES = {
 QUESTIONS = [f"Question number {i}: why is the sky blue?" for i in range(200)]
 
 
-@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
-def test_rendered_prompt_matches_golden(name):
-    check_golden(name, *GOLDEN_CASES[name])
+class TestGoldenPrompts(GoldenChecks):
+    golden = GOLDEN_CASES
 
 
 def test_text_generation_prompt_is_the_instruction():

@@ -6,7 +6,7 @@ import pytest
 
 from distilabel_nb.tasks import OutputParseError, UltraFeedbackTask
 
-from task_cases import GOLDEN_DIR, RATE, ROW, check_aligned, check_corpus_answer, check_fast, check_golden, corpus_cases, corpus_task_names, load_corpus, structured_answer
+from task_cases import FamilyChecks, GOLDEN_DIR, RATE, ROW, structured_answer
 
 GOLDEN_CASES = {
     "ultrafeedback_overall_quality": (UltraFeedbackTask(), RATE),
@@ -16,27 +16,11 @@ GOLDEN_CASES = {
     "ultrafeedback_truthfulness": (UltraFeedbackTask.for_truthfulness(), RATE),
     "ultrafeedback_structured": (UltraFeedbackTask(structured=True), RATE),
 }
-CORPUS = load_corpus("ultrafeedback")
 
 
-@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
-def test_rendered_prompt_matches_golden(name):
-    check_golden(name, *GOLDEN_CASES[name])
-
-
-@pytest.mark.parametrize("case", corpus_cases("ultrafeedback"), ids=lambda case: case["id"])
-def test_corpus_answer(case):
-    check_corpus_answer(CORPUS, case)
-
-
-@pytest.mark.parametrize("case", corpus_cases("ultrafeedback"), ids=lambda case: case["id"])
-def test_outputs_stay_aligned_with_the_rated_texts(case):
-    check_aligned(CORPUS, case)
-
-
-@pytest.mark.parametrize("name", corpus_task_names("ultrafeedback"))
-def test_parsers_stay_fast_on_pathological_answers(name):
-    check_fast(name)
+class TestUltraFeedbackFamily(FamilyChecks):
+    family = "ultrafeedback"
+    golden = GOLDEN_CASES
 
 
 def test_ultrafeedback_golden_prompt():
