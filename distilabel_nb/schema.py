@@ -200,9 +200,8 @@ class ResultSchema:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Every column the schema names, in frame order."""
-        return _names(self.inputs + self.provenance[:3] + self.generated + self.errors[:1] + self.provenance[3:]
-                      + self.labelled + self.errors[1:] + self.usage)
+        """Every column the schema names (by kind: inputs, provenance, outputs, errors, usage)."""
+        return _names(self.inputs + self.provenance + self.generated + self.labelled + self.errors + self.usage)
 
     @property
     def score_column(self) -> str | None:
