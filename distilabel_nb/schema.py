@@ -343,7 +343,7 @@ def of(frame: pd.DataFrame) -> ResultSchema:
     if not rest:
         return schema
     extra = guess(frame[[c for c in frame.columns if str(c) in rest]])
-    return ResultSchema(schema.inputs + extra.inputs, schema.generated, schema.labelled,
+    return ResultSchema(schema.inputs + extra.inputs, schema.generated, schema.labelled + extra.labelled,
                         schema.provenance + extra.provenance, schema.errors + extra.errors, schema.usage,
                         {**schema.scores, **extra.scores}, schema.rated, schema.tasks)
 

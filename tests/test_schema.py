@@ -141,7 +141,7 @@ def test_a_subset_keeps_the_schema_of_its_columns_and_guesses_new_ones(scripted_
     found = schema.of(df)
     assert found.scale("rating") == Scale(1, 10, whole=False)  # from the task, though every value is <= 5
     assert found.scale("human_rating") == Scale(1, 5)  # guessed from its values
-    assert found.labelled == ("rating",) and found.provenance == ()
+    assert found.labelled == ("rating", "human_rating") and found.provenance == ()
 
 
 def test_a_schema_from_another_version_is_ignored_not_misread():
