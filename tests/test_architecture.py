@@ -449,8 +449,10 @@ def test_html_outside_display_is_caught(tmp_path, source):
 
 
 def test_a_module_missing_from_the_map_is_caught(tmp_path):
-    modules = write_package(tmp_path, {**CLEAN, "llms/__init__.py": "", "llms/base.py": "", "tasks/__init__.py": "", "tasks/base.py": ""})
-    text = CLEAN_MAP.replace("| `prompt.py` | prompts |\n", "| `prompt.py` | prompts |\n| `llms/` | backends |\n| `llms/base.py` | the base |\n")
+    extra = {"llms/__init__.py": "", "llms/base.py": "", "tasks/__init__.py": "", "tasks/base.py": ""}
+    modules = write_package(tmp_path, {**CLEAN, **extra})
+    rows = "| `llms/` | backends |\n| `llms/base.py` | the base |\n"
+    text = CLEAN_MAP.replace("| `prompt.py` | prompts |\n", "| `prompt.py` | prompts |\n" + rows)
     assert sorted(unmapped_modules(modules, text)) == [
         "ARCHITECTURE.md does not name tasks/__init__.py (distilabel_nb.tasks). Add one row for it to the "
         "module map: | `tasks/__init__.py` | what it is for |",
