@@ -22,7 +22,7 @@ from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, TextGen
 from distilabel_nb import distributed as dist  # noqa: E402
 from distilabel_nb import schema  # noqa: E402
 from distilabel_nb.cache import CallCache  # noqa: E402
-from distilabel_nb.stub_server import StubServer  # noqa: E402
+from distilabel_nb.testing import StubServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")

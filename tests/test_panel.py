@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import Pipeline, TextGenerationTask
-from distilabel_nb.stub_server import StubServer
+from distilabel_nb.testing import StubServer
 from distilabel_nb.widgets import Panel
 from distilabel_nb.cells import duration
 from distilabel_nb.widgets.progress import ProgressFacts

@@ -245,7 +245,7 @@ def build_llm(config: ModelConfig, given: LLM | None = None, typed_key: str | No
             raise ValueError("There is no pipeline LLM for this role")
         llm = copy.copy(given)  # shares the loaded model and client; own task and parameters
         llm.task = task
-        llm.params = make_generation_params(**{**given.params.model_dump(), **params})
+        llm.params = make_generation_params(type(given.params), **{**given.params.model_dump(), **params})
         llm.max_concurrency = config.max_concurrency
         if config.cache is False:
             llm.cache, llm.cache_refresh = None, False

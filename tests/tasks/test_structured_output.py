@@ -93,7 +93,7 @@ def test_openai_backend_against_llama_cpp_server(llama_server):
 
 
 def test_openai_backend_sends_the_schema_as_json_schema_to_a_server_that_takes_it():
-    from distilabel_nb.stub_server import StubServer, last_user_text
+    from distilabel_nb.testing import StubServer, last_user_text
 
     def respond(body, i):  # one rating for the second row's two answers: breaks the schema
         return structured_answer(("Right.", 5)) if "3+3" in last_user_text(body) else structured_answer(("Right.", 5), ("Wrong sum.", 1))
@@ -112,7 +112,7 @@ def test_openai_backend_sends_the_schema_as_json_schema_to_a_server_that_takes_i
 def test_a_server_refusing_json_schema_is_found_out_without_retries():
     """llama.cpp's server answers json_schema with HTTP 500: the first refusal switches the
     LLM to json_object at once, instead of waiting out max_retries rounds of backoff."""
-    from distilabel_nb.stub_server import StubServer
+    from distilabel_nb.testing import StubServer
 
     def refuse(number, body):
         return "no_json_schema" if (body.get("response_format") or {}).get("type") == "json_schema" else None
@@ -130,7 +130,7 @@ def test_a_server_refusing_json_schema_is_found_out_without_retries():
 
 
 def test_a_transient_failure_of_the_first_schema_request_is_still_retried():
-    from distilabel_nb.stub_server import StubServer
+    from distilabel_nb.testing import StubServer
 
     with StubServer(model="judge", latency=0, faults={1: "503"},
                     responder=lambda body, i: structured_answer(("Right.", 5), ("Wrong sum.", 1))) as server:
