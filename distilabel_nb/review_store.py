@@ -31,6 +31,9 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
+from distilabel_nb import schema
+from distilabel_nb.cells import as_list, is_missing
+
 #: Columns that :meth:`ReviewStore.to_dataframe` adds.
 HUMAN_COLUMNS = ("human_rating", "human_best", "human_note", "reviewer", "reviewed_at", "review_status")
 MODES = ("rate", "best")
@@ -38,22 +41,6 @@ STATUSES = ("reviewed", "partial", "skipped")
 
 
 # -- rows and their identity --------------------------------------------------
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _as_list(value: Any) -> list[Any]:
-    """Generations (or per-generation values) of a cell as a list; a missing cell is ``[]``."""
-    if _missing(value):
-        return []
-    if isinstance(value, str):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        return [value]
-
 
 def _plain(value: Any) -> Any:
     """A JSON-friendly form of an index label (numpy scalars, tuples, timestamps)."""
@@ -105,6 +92,12 @@ class ScaleStep:
     @property
     def tooltip(self) -> str:
         return ": ".join(part for part in (self.button_text, self.description) if part)
+
+
+def _steps(scale: "schema.Scale | None") -> list[int]:
+    """The whole numbers a person picks from on ``scale`` (its ends rounded in), or ``[]``."""
+    steps = list(range(math.ceil(scale.low), math.floor(scale.high) + 1)) if scale is not None else []
+    return steps if 3 <= len(steps) <= 21 else []
 
 
 def scale_steps(scale: Iterable[Any]) -> list[ScaleStep]:
@@ -188,9 +181,10 @@ class ReviewStore:
         df: The rows: an instruction column and a list of generations per row.
         path: The JSONL file every answer is appended to (created if needed).
         columns: Which column holds the ``instruction``, the ``generations``, the AI's
-            ``rating`` and ``rationale`` (the defaults: ``input``, ``generations``,
-            ``rating``, ``rationale``).
-        scale: The steps a reviewer picks from (:func:`scale_steps`).
+            ``rating`` and ``rationale`` (the defaults: ``input``, ``generations``, the result
+            schema's score column or else ``rating``, and ``rationale``).
+        scale: The steps a reviewer picks from (:func:`scale_steps`). By default the whole
+            numbers of the AI rating column's scale (the labeller's, from ``df.attrs``), else 1 to 5.
         on_mismatch: When a saved answer belongs to a row whose instruction or generations
             have changed since: ``"raise"`` or ``"ignore"`` (start those rows afresh).
 
@@ -199,12 +193,14 @@ class ReviewStore:
         ReviewFileMismatch: when ``path`` holds answers for rows that now read differently.
     """
 
-    def __init__(self, df: pd.DataFrame, path: str | os.PathLike[str], *, columns: dict[str, str] | None = None,
-                 scale: Iterable[Any] = (1, 2, 3, 4, 5), on_mismatch: str = "raise"):
+    def __init__(self, df: pd.DataFrame, path: str | os.PathLike[str], *, columns: dict[str, str | None] | None = None,
+                 scale: Iterable[Any] | None = None, on_mismatch: str = "raise"):
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"Review takes a pandas DataFrame, not {type(df).__name__}.")
-        self.columns = {"instruction": "input", "generations": "generations", "rating": "rating",
-                        "rationale": "rationale", **(columns or {})}
+        given = {key: name for key, name in (columns or {}).items() if name is not None}
+        found = schema.of(df)
+        self.columns = {"instruction": "input", "generations": "generations",
+                        "rating": found.score_column or "rating", "rationale": "rationale", **given}
         missing = [c for c in (self.columns["instruction"], self.columns["generations"]) if c not in df.columns]
         if missing:
             raise ValueError(f"the DataFrame has no column(s) {missing}; available columns: "
@@ -215,7 +211,10 @@ class ReviewStore:
         if on_mismatch not in ("raise", "ignore"):
             raise ValueError(f"on_mismatch must be 'raise' or 'ignore', not {on_mismatch!r}.")
         self.df = df
-        self.scale = scale_steps(scale)
+        ai_scale = found.scale(self.columns["rating"])
+        #: The AI ratings' ``(low, high)``, for their badges (``None`` when the schema has no scale for them).
+        self.ai_range = ai_scale.bounds if ai_scale is not None else None
+        self.scale = scale_steps(scale if scale is not None else _steps(ai_scale) or (1, 2, 3, 4, 5))
         self.file = ReviewFile(path)
         self._ids = [row_id(label) for label in df.index]
         self._prints = [fingerprint(self.cell("instruction", i), self.generations(i)) for i in range(len(df))]
@@ -234,7 +233,7 @@ class ReviewStore:
 
     # -- rows --
     def generations(self, position: int) -> list[Any]:
-        return _as_list(self.df[self.columns["generations"]].iat[position])
+        return as_list(self.df[self.columns["generations"]].iat[position])
 
     def cell(self, column_key: str, position: int) -> Any:
         """A row's cell by role (``"instruction"``, ``"rating"``, …) or column name; ``None`` without that column."""
@@ -245,14 +244,14 @@ class ReviewStore:
         """What the AI said of one generation (``rating``, ``rationale``, ``error``, ``model``), if it rated any."""
         if self.columns["rating"] not in self.df.columns:
             return None
-        ratings = _as_list(self.cell("rating", position))
-        rationales = _as_list(self.cell("rationale", position))
+        ratings = as_list(self.cell("rating", position))
+        rationales = as_list(self.cell("rationale", position))
         error = self.cell("labelling_error", position)
         model = self.cell("labelling_model", position)
         return {"rating": ratings[generation] if generation < len(ratings) else None,
                 "rationale": rationales[generation] if generation < len(rationales) else None,
-                "error": f"labelling_error: {error}" if not ratings and not _missing(error) and error else None,
-                "model": None if _missing(model) else model}
+                "error": f"labelling_error: {error}" if not ratings and not is_missing(error) and error else None,
+                "model": None if is_missing(model) else model}
 
     # -- answers --
     def _resume(self, on_mismatch: str) -> None:

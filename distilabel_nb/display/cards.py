@@ -11,16 +11,17 @@ Example:
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
+from distilabel_nb import schema
+from distilabel_nb.cells import number, plain
 from distilabel_nb.display.facts import FormatPreview, formatted_as_text, llm_facts, prompt_formats, task_facts
 from distilabel_nb.display.html import render
 from distilabel_nb.display.markup import (
     badge, card, chips, cls, details, error_box, escape, folded_text, formatted, grid, muted, pre, preview_line,
     section, span, value,
 )
-from distilabel_nb.display.readable import number, plain, plural
+from distilabel_nb.display.readable import plural
 from distilabel_nb.display.views import PromptView
 from distilabel_nb.llms.base import LLM, LLMOutput
 from distilabel_nb.prompt import Prompt
@@ -133,14 +134,14 @@ def llm_card(llm: LLM) -> str:
 
 # -- LLMOutput -------------------------------------------------------------------------------
 
-def _looks_like_rating(name: str) -> bool:
-    return bool(re.search(r"rating|score|grade", name, re.IGNORECASE))
-
-
-def _output_rating_range(output: LLMOutput) -> tuple[float, float]:
-    values = [v for key, value in (output.parsed_output or {}).items() if _looks_like_rating(key)
-              for v in (value if isinstance(value, list) else [value]) if isinstance(v, (int, float))]
-    return (1.0, 5.0) if not values or (min(values) >= 1 and max(values) <= 5) else (0.0, 10.0) if max(values) <= 10 else (min(values), max(values))
+def _output_scales(output: LLMOutput) -> dict[str, tuple[float, float]]:
+    """Each score's ``(low, high)``: the task's scale, else guessed from names and values (an output made by hand)."""
+    if output.scales:
+        return {name: scale.bounds for name, scale in output.scales.items()}
+    parsed = {str(k): v for k, v in (output.parsed_output or {}).items() if schema.looks_like_score(str(k))}
+    values = [v for value in parsed.values() for v in (value if isinstance(value, list) else [value])
+              if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return dict.fromkeys(parsed, schema.guess_scale(values).bounds)
 
 
 @render.register(LLMOutput)
@@ -151,10 +152,9 @@ def output_card(output: LLMOutput) -> str:
         badges.append(badge(f"{number(usage.get('prompt_tokens', 0))} + {number(usage.get('completion_tokens', 0))} tokens",
                             title="prompt + completion tokens"))
     body = error_box(output.error, f"{output.error_kind or 'error'} error") if output.error else ""
-    rating_range = _output_rating_range(output)
+    scales = _output_scales(output)
     if output.parsed_output:
-        parsed = grid([(str(k), value(v, rating_range if _looks_like_rating(str(k)) else None))
-                       for k, v in output.parsed_output.items()])
+        parsed = grid([(str(k), value(v, scales.get(str(k)))) for k, v in output.parsed_output.items()])
     else:
         parsed = muted("nothing could be read")
     rows = [("parsed", parsed),

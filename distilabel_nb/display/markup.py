@@ -21,8 +21,8 @@ import numbers
 import re
 from typing import Any, Iterable, Sequence
 
+from distilabel_nb.cells import is_missing, number
 from distilabel_nb.display.facts import dataclass_rows, is_messages
-from distilabel_nb.display.readable import is_missing, number
 
 ROOT_CLASS = "dnb"
 

@@ -18,13 +18,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from distilabel_nb.cells import is_missing
+from distilabel_nb.cells import plain as scalar_text
 from distilabel_nb.display.html import stylesheet
 from distilabel_nb.display.markup import escape, rating
-from distilabel_nb.display.readable import is_missing
 
 #: Longest text shown in one table cell before it is cut (full text is in ``panel.result``).
 CELL_CHARS = 160
-
 
 
 def style() -> str:
@@ -38,17 +38,12 @@ def shorten(text: str, limit: int = CELL_CHARS) -> str:
 
 
 def plain(value: Any) -> str:
-    """A cell value as short readable text (lists joined, missing values as "")."""
-    if is_missing(value):
-        return ""
+    """A table cell as short text: lists joined with ``|``, dicts as JSON, a missing value as ``""``."""
     if isinstance(value, (list, tuple)):
-        parts = [plain(v) for v in value]
-        return " | ".join(p if p else "—" for p in parts)
+        return " | ".join(plain(v) or "—" for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, default=str)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return scalar_text(value, missing="")
 
 
 # -- header --

@@ -15,8 +15,8 @@ from __future__ import annotations
 from functools import singledispatch
 from typing import Any, Sequence
 
+from distilabel_nb.cells import is_missing, plain
 from distilabel_nb.display.facts import dataclass_rows
-from distilabel_nb.display.readable import is_missing, plain
 
 INDENT = "  "
 

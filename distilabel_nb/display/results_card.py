@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from distilabel_nb.cells import is_missing, number
 from distilabel_nb.display.html import render
 from distilabel_nb.display.markup import badge, card, cls, error_box, escape, folded_text, muted, rating, span, value
-from distilabel_nb.display.readable import is_missing, number
 from distilabel_nb.display.results import Column, ResultsView
 
 
@@ -22,7 +22,7 @@ def _cell(view: ResultsView, row: Any, column: Column) -> str:
     if column.kind == "error":
         return muted("—") if is_missing(item) else error_box(item)
     if column.kind == "rating":
-        return value(item, view.rating_range)
+        return value(item, view.scale_of(column.name))
     if column.kind == "generations":
         return _answers(view, row, column)
     if isinstance(item, str):
@@ -44,7 +44,7 @@ def _answers(view: ResultsView, row: Any, column: Column) -> str:
                 continue  # not labelled: no badge rather than a "?"
             item = values[i] if i < len(values) else None
             if view.is_rating(name):
-                head.append(rating(item, view.rating_range))
+                head.append(rating(item, view.scale_of(name)))
             elif not is_missing(item):
                 notes.append(f'<div class="{cls("answer-note")}">{span(name, "note-label")} '
                              f'{folded_text(str(item), view.fold_chars)}</div>')
@@ -61,8 +61,9 @@ def results_card(view: ResultsView) -> str:
     if summary.answers_per_row:
         badges.append(badge(f"{summary.answers_per_row} answer{'s' if summary.answers_per_row > 1 else ''} per row"))
     if summary.rating_mean is not None:
+        low, high = view.scale_of(summary.rating_column)
         badges.append(badge(f"mean {summary.rating_column} {summary.rating_mean:.2f}", "accent",
-                            title=f"over {summary.rating_count} ratings"))
+                            title=f"over {summary.rating_count} ratings, on {number(low)}–{number(high)}"))
     if summary.ratings_unread:
         badges.append(badge(f"{summary.ratings_unread} ratings unread", "warn"))
     for name, count in summary.failures:

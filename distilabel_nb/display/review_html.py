@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from distilabel_nb.cells import is_missing
 from distilabel_nb.display.html import stylesheet
 from distilabel_nb.display.markup import escape, rating
-from distilabel_nb.display.readable import is_missing
 
 
 def style() -> str:

@@ -8,9 +8,9 @@ Example:
 
 from __future__ import annotations
 
+from distilabel_nb.cells import duration, number
 from distilabel_nb.display.html import render
 from distilabel_nb.display.markup import badge, bar, card, chips, cls, details, error_box, escape, muted, section, span
-from distilabel_nb.display.readable import human_seconds, number
 from distilabel_nb.display.run_facts import pipeline_flow, run_errors, run_facts
 from distilabel_nb.pipeline import Pipeline
 from distilabel_nb.run import Run, RunState
@@ -50,10 +50,10 @@ def _run_body(state: RunState) -> str:
     if facts.labelled is not None:
         bars.append(_progress("labelled", facts.labelled, facts.total_rows, facts.labelling_failures))
     bars.append(_progress("rows done", facts.done, facts.total_rows, 0))
-    stats = [("tokens", number(facts.tokens)), ("elapsed", human_seconds(facts.elapsed)),
+    stats = [("tokens", number(facts.tokens)), ("elapsed", duration(facts.elapsed)),
              ("speed", f"{facts.rows_per_second:.2f} rows/s")]
     if facts.remaining is not None:
-        stats.append(("remaining", f"~{human_seconds(facts.remaining)}"))
+        stats.append(("remaining", f"~{duration(facts.remaining)}"))
     stats_html = " ".join(f'<span class="{cls("stat")}">{span(v, "stat-value")} {span(k, "stat-label")}</span>' for k, v in stats)
     error = error_box(facts.error, "run failed") if facts.error else ""
     return f'{error}<div class="{cls("bars")}">{"".join(bars)}</div><div class="{cls("stats")}">{stats_html}</div>'

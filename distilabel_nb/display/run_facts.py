@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from distilabel_nb.display.readable import is_missing
+from distilabel_nb.cells import is_missing
 from distilabel_nb.pipeline import Pipeline
 from distilabel_nb.run import Run, RunState
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from distilabel_nb.cells import duration, is_missing, number, plain
 from distilabel_nb.display.facts import formatted_as_text, llm_facts, prompt_formats, task_facts
 from distilabel_nb.display.plaintext import INDENT, clip, describe, indented, io_text, one_line, rows, value_text
-from distilabel_nb.display.readable import human_seconds, is_missing, number, plain, plural
+from distilabel_nb.display.readable import plural
 from distilabel_nb.display.results import ResultsView
 from distilabel_nb.display.run_facts import pipeline_flow, run_errors, run_facts
 from distilabel_nb.display.views import PromptView
@@ -111,9 +112,9 @@ def _run_lines(state: RunState) -> list[tuple[str, str]]:
         pairs.append(("generated", f"{facts.generated} / {facts.total_rows}" + (f" · {facts.generation_failures} failed" if facts.generation_failures else "")))
     if facts.labelled is not None:
         pairs.append(("labelled", f"{facts.labelled} / {facts.total_rows}" + (f" · {facts.labelling_failures} failed" if facts.labelling_failures else "")))
-    stats = f"{number(facts.tokens)} tokens · {human_seconds(facts.elapsed)} · {facts.rows_per_second:.2f} rows/s"
+    stats = f"{number(facts.tokens)} tokens · {duration(facts.elapsed)} · {facts.rows_per_second:.2f} rows/s"
     if facts.remaining is not None:
-        stats += f" · ~{human_seconds(facts.remaining)} remaining"
+        stats += f" · ~{duration(facts.remaining)} remaining"
     pairs += [("rows done", f"{facts.done} / {facts.total_rows}"), ("stats", stats)]
     if facts.error:
         pairs.append(("error", facts.error))
@@ -181,7 +182,8 @@ def describe_results(view: ResultsView) -> str:
     if summary.answers_per_row:
         head.append(f"{summary.answers_per_row} answer{'s' if summary.answers_per_row > 1 else ''} per row")
     if summary.rating_mean is not None:
-        head.append(f"mean {summary.rating_column} {summary.rating_mean:.2f} over {summary.rating_count}")
+        low, high = view.scale_of(summary.rating_column)
+        head.append(f"mean {summary.rating_column} {summary.rating_mean:.2f} on {number(low)}–{number(high)} over {summary.rating_count}")
     if summary.ratings_unread:
         head.append(f"{summary.ratings_unread} ratings unread")
     head += [f"{count} {name.replace('_', ' ')}{'s' if count != 1 else ''}" for name, count in summary.failures]

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
+from distilabel_nb import schema
+from distilabel_nb.cells import duration
 from distilabel_nb.display import panel_html
 from distilabel_nb.display.readable import error_text
 from distilabel_nb.llms.base import LLM
@@ -33,7 +35,7 @@ from distilabel_nb.pipeline import Pipeline
 from distilabel_nb.run import Run, RunState
 from distilabel_nb.widgets import choices
 from distilabel_nb.widgets.preview import prompt_preview
-from distilabel_nb.widgets.progress import follow, format_duration, require_ipywidgets
+from distilabel_nb.widgets.progress import follow, require_ipywidgets
 from distilabel_nb.widgets.run_view import RunView, failed_rows
 from distilabel_nb.widgets.sections import DataSection, ModelSection
 
@@ -198,7 +200,7 @@ class Panel:
         except Exception as exc:  # a broken registry entry: say so, keep the panel usable
             self.preview.value = panel_html.note("error", "Could not build the task", error_text(exc))
             return
-        names = choices.required_inputs(generator_task, labeller_task)
+        names = schema.required_inputs(generator_task, labeller_task)
         if names != list(self.data.mapping):
             self.data.set_inputs(names)
         self._render_header()
@@ -322,7 +324,7 @@ class Panel:
                 self.stop_seconds = time.monotonic() - self._stop_requested_at
             self._view.finish(run, state, self.result)
             rows = f"{state.done:,} row{'s' if state.done != 1 else ''}"
-            took = format_duration(state.elapsed)
+            took = duration(state.elapsed, clock=True)
             if state.status == "finished":
                 self._set_status("finished", f"{rows} in {took}")
                 failed = failed_rows(self.result)

@@ -11,7 +11,7 @@ is :mod:`distilabel_nb.display.review_html`'s.
 
 Example:
     >>> import pandas as pd, tempfile, os
-    >>> df = pd.DataFrame({"input": ["2 + 2?"], "generations": [["4", "5"]], "rating": [[5.0, 1.0]]})
+    >>> df = pd.DataFrame({"input": ["2 + 2?"], "generations": [["4", "5"]], "rating": [[5, 1]]})
     >>> path = os.path.join(tempfile.mkdtemp(), "review.jsonl")
     >>> review = Review(df, save_to=path, reviewer="ana")
     >>> review.rating_inputs[0].value = 5
@@ -59,11 +59,14 @@ class Review:
         reviewer: The reviewer's name, stored with each answer (editable in the widget).
         mode: ``"rate"``: a rating for every generation; ``"best"``: pick the best generation.
         scale: The ratings a reviewer can give, lowest first: numbers, ``(value, label)``
-            pairs, or rating levels such as ``UltraFeedbackTask().ratings``.
+            pairs, or rating levels such as ``UltraFeedbackTask().ratings``. By default the
+            whole numbers of the AI rating column's scale (the labeller's, from ``df.attrs``),
+            else 1 to 5.
         show_ai: Show the AI's ratings and rationales; ``False`` for a blind review.
         instruction_column: The column with the instruction.
         generations_column: The column with the list of generations.
-        rating_column: The column with the AI's ratings (shown when present).
+        rating_column: The column with the AI's ratings (shown when present). By default the
+            result schema's score column (``score`` for critiques), else ``rating``.
         rationale_column: The column with the AI's rationales (shown when present).
         on_mismatch: When a saved answer belongs to a row whose instruction or generations
             have changed since: ``"raise"`` (default) or ``"ignore"`` (start those rows afresh;
@@ -80,9 +83,9 @@ class Review:
     """
 
     def __init__(self, df: pd.DataFrame, save_to: str | os.PathLike[str] = "review.jsonl", *,
-                 reviewer: str = "", mode: str = "rate", scale: Iterable[Any] = (1, 2, 3, 4, 5),
+                 reviewer: str = "", mode: str = "rate", scale: Iterable[Any] | None = None,
                  show_ai: bool = True, instruction_column: str = "input",
-                 generations_column: str = "generations", rating_column: str = "rating",
+                 generations_column: str = "generations", rating_column: str | None = None,
                  rationale_column: str = "rationale", on_mismatch: str = "raise"):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {list(MODES)}, not {mode!r}.")
@@ -155,7 +158,7 @@ class Review:
             old.close()
         self.rating_inputs, self.best_input = [], None
         generations = self.store.generations(position)
-        low, high = self.scale[0].value, self.scale[-1].value
+        low, high = self.store.ai_range or (self.scale[0].value, self.scale[-1].value)
         children: list[Any] = []
         for number, text in enumerate(generations):
             ai = self.store.ai(position, number) if self.show_ai else None

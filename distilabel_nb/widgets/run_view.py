@@ -12,12 +12,10 @@ Example:
 from __future__ import annotations
 
 import collections
-from typing import Any
-
 import pandas as pd
 
+from distilabel_nb import schema
 from distilabel_nb.display import panel_html
-from distilabel_nb.display.readable import is_missing
 from distilabel_nb.pipeline import Pipeline
 from distilabel_nb.run import Run, RunEvent, RunState
 from distilabel_nb.widgets.progress import RunProgress, require_ipywidgets
@@ -27,7 +25,6 @@ LATEST_ROWS = 5
 #: Most text columns and rating columns the live table shows.
 TABLE_TEXT_COLUMNS = 3
 TABLE_RATING_COLUMNS = 2
-ERROR_COLUMNS = ("generation_error", "labelling_error")
 
 
 class RunView:
@@ -93,15 +90,16 @@ class RunView:
             positions += [p for p in reversed(frame.index.tolist()) if p not in positions]
         positions = positions[:LATEST_ROWS]
         latest = frame.loc[positions]
-        errors = [c for c in ERROR_COLUMNS if c in frame.columns]
-        self.table.value = panel_html.live_table(latest, positions, _table_columns(self._pipeline, frame), errors)
+        errors = [c for c in schema.ERROR_COLUMNS if c in frame.columns]
+        scales = {name: scale.bounds for name, scale in schema.of(frame).scores.items()}
+        self.table.value = panel_html.live_table(latest, positions, _table_columns(self._pipeline, frame), errors, scales)
 
 
 def failed_rows(frame: pd.DataFrame | None) -> int:
     """How many rows of a result hold an error."""
     if frame is None or frame.empty:
         return 0
-    errors = [c for c in ERROR_COLUMNS if c in frame.columns]
+    errors = [c for c in schema.ERROR_COLUMNS if c in frame.columns]
     if not errors:
         return 0
     return int(frame[errors].notna().any(axis=1).sum())
@@ -112,6 +110,7 @@ def _table_columns(pipeline: Pipeline | None, frame: pd.DataFrame) -> list[tuple
     text: list[str] = []
     ratings: list[str] = []
     labeller_text: list[str] = []
+    scores = schema.of(frame).scores
     if pipeline is not None:
         if pipeline.generator is not None:
             text += list(pipeline.generator.task.input_args_names)[:1]
@@ -120,19 +119,8 @@ def _table_columns(pipeline: Pipeline | None, frame: pd.DataFrame) -> list[tuple
             if not text:
                 text += list(pipeline.labeller.task.input_args_names)
             for name in pipeline.labeller.task.output_args_names:
-                (ratings if _numeric_column(frame, name) else labeller_text).append(name)
+                (ratings if name in scores else labeller_text).append(name)
     text = [c for c in dict.fromkeys(text) if c in frame.columns][:TABLE_TEXT_COLUMNS]
     ratings = [c for c in dict.fromkeys(ratings) if c in frame.columns][:TABLE_RATING_COLUMNS]
     labeller_text = [c for c in labeller_text if c in frame.columns and c not in text][:1]
     return [(c, "text") for c in text] + [(c, "rating") for c in ratings] + [(c, "text") for c in labeller_text]
-
-
-def _numeric_column(frame: pd.DataFrame, name: str) -> bool:
-    """Whether a column holds numbers (or lists of numbers); judged by its name while all are missing."""
-    values: list[Any] = []
-    for cell in frame[name] if name in frame.columns else []:
-        values += list(cell) if isinstance(cell, (list, tuple)) else [cell]
-    present = [v for v in values if not is_missing(v)]
-    if not present:
-        return any(word in name.lower() for word in ("rating", "score", "grade"))
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
