@@ -1,0 +1,153 @@
+"""What the label checks share: a share with its 95% interval, a rating scale, and display as a card.
+
+:class:`Share` is "9 of 10" with its Wilson interval (from scipy); :func:`score_scale`
+is the one place the audit, the quality report and the filters learn a score column's
+scale; :class:`CardRepr` shows a result as its HTML card in a notebook (display is
+imported only when the card is drawn) and as text elsewhere.
+
+Example:
+    >>> share = Share(9, 10)
+    >>> str(share)
+    '9 of 10 (90%, 95% CI 60–98%)'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from distilabel_nb.agreement import require
+
+
+@dataclass(frozen=True)
+class Share:
+    """``count`` of ``total`` with its 95% Wilson interval (NaN when ``total`` is 0).
+
+    Example:
+        >>> round(Share(0, 10).high, 3), Share(0, 0).value
+        (0.278, nan)
+    """
+
+    count: int
+    total: int
+
+    @property
+    def value(self) -> float:
+        return self.count / self.total if self.total else float("nan")
+
+    @cached_property
+    def interval(self) -> tuple[float, float]:
+        """The 95% Wilson score interval, from ``scipy.stats.binomtest``."""
+        if not self.total:
+            return float("nan"), float("nan")
+        stats = require("scipy.stats", "scipy", "the interval of a share")
+        ci = stats.binomtest(self.count, self.total).proportion_ci(confidence_level=0.95, method="wilson")
+        return float(ci.low), float(ci.high)
+
+    @property
+    def low(self) -> float:
+        return self.interval[0]
+
+    @property
+    def high(self) -> float:
+        return self.interval[1]
+
+    def percent(self) -> str:
+        """``"90%"``, or ``"—"`` for a share of nothing."""
+        return "—" if not self.total else f"{100 * self.value:.0f}%"
+
+    def interval_text(self) -> str:
+        """The 95% interval as ``"60–98%"``, or ``""`` for a share of nothing."""
+        if not self.total:
+            return ""
+        low, high = self.interval
+        return f"{100 * low:.0f}–{100 * high:.0f}%"
+
+    def as_dict(self) -> dict[str, float | int]:
+        low, high = self.interval
+        return {"count": self.count, "total": self.total, "share": self.value, "low": low, "high": high}
+
+    def __str__(self) -> str:
+        if not self.total:
+            return "0 of 0"
+        return f"{self.count} of {self.total} ({self.percent()}, 95% CI {self.interval_text()})"
+
+
+def shares_table(shares: dict[str, Share]) -> pd.DataFrame:
+    """One row per named share: ``count``, ``total``, ``share``, ``low``, ``high``."""
+    return pd.DataFrame({name: share.as_dict() for name, share in shares.items()}).T.astype(
+        {"count": int, "total": int, "share": float, "low": float, "high": float})
+
+
+def score_scale(df: pd.DataFrame, column: str, task: Any = None) -> tuple[float, float] | None:
+    """The ``(low, high)`` scale of a score column, or ``None`` when nothing says it.
+
+    Read, in order, from the labeller's task (``rating_range`` or ``score_range``), from
+    ``df.attrs`` (``{"scales": {"rating": [1, 5]}}``), else ``None``: callers then use the
+    observed values. This is the single place to read it from the result schema instead.
+
+    Example:
+        >>> from distilabel_nb.tasks import UltraFeedbackTask
+        >>> score_scale(pd.DataFrame({"rating": [[1, 2]]}), "rating", UltraFeedbackTask())
+        (1, 5)
+    """
+    for name in ("rating_range", "score_range"):
+        bounds = getattr(task, name, None)
+        if isinstance(bounds, tuple) and len(bounds) == 2:
+            return bounds
+    declared = (df.attrs.get("scales") or {}).get(column) if isinstance(df.attrs.get("scales"), dict) else None
+    if declared is not None and len(declared) == 2:
+        return tuple(declared)  # type: ignore[return-value]
+    return None
+
+
+def scale_steps(bounds: tuple[float, float] | None, observed: list[float]) -> list[float]:
+    """The values to count ratings on: every whole number of the scale, and anything else observed."""
+    values = set(observed)
+    if bounds is not None and all(float(v).is_integer() for v in bounds):
+        values |= set(float(v) for v in range(int(bounds[0]), int(bounds[1]) + 1))
+    elif observed and all(float(v).is_integer() for v in observed):
+        values |= set(float(v) for v in range(int(min(observed)), int(max(observed)) + 1))
+    return sorted(values)
+
+
+def is_number(value: Any) -> bool:
+    """A real number that is not NaN (and not a bool); numpy numbers count."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
+        return False
+    return not math.isnan(float(value))
+
+
+def as_list(value: Any) -> list[Any]:
+    """A cell's items as a list: list-likes (lists, tuples, numpy arrays after a Parquet round
+    trip) as they are, a text or a number as one item, a missing cell as none.
+
+    Example:
+        >>> as_list(("a", "b")), as_list("a"), as_list(None), as_list(float("nan")), as_list(3)
+        (['a', 'b'], ['a'], [], [], [3])
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, (np.ndarray, pd.Series)):
+        return value.tolist()
+    return [value]
+
+
+class CardRepr:
+    """Mixin: the object's HTML card in a notebook (display imported when shown), its ``repr`` as text."""
+
+    def _repr_html_(self) -> str:
+        from distilabel_nb.display.html import to_html
+
+        return to_html(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
