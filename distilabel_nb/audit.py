@@ -217,7 +217,10 @@ class PositionAudit(CardRepr):
             return (f"no row had a clear preference in both orders ({rest or 'none read'}, of "
                     f"{self.n_audited} audited): the audit cannot tell position from quality.")
         place, echo = self.position_preference()
-        if decisive.value >= TRUSTED:
+        if self.mode == "pointwise":
+            text = (f"each answer was rated in its own call, so its place could not sway it: the preferred answer was "
+                    f"the same in both orders in {decisive.count} of {decisive.total} rows.")
+        elif decisive.value >= TRUSTED:
             text = (f"the labeller's preferred answer survived the swap in {decisive.count} of {decisive.total} rows: "
                     "these ratings follow the answers, not their places.")
         elif place is not None and echo.count > decisive.count:

@@ -3,8 +3,9 @@
 Generated data repeats itself: the same instruction asked twice in other words, two
 answers of a row that say the same thing. :func:`find_duplicates` compares texts by the
 Jaccard similarity of their character shingles (case and spacing ignored): LSH finds the
-candidate pairs without comparing every pair, and each candidate is then checked on its
-real shingles, so a reported similarity is exact, not an estimate.
+candidate pairs without comparing every pair (searching a little below the threshold, so
+that pairs just above it are not missed), and each candidate is then checked on its real
+shingles, so a reported similarity is exact, not an estimate.
 
 Example:
     >>> found = find_duplicates(["Name a colour.", "name a  Colour.", "What is 2+2?"], ["a", "b", "c"])
@@ -19,6 +20,9 @@ from typing import Any, Sequence
 import pandas as pd
 
 from distilabel_nb.agreement import require
+
+#: How far below the threshold LSH searches for candidates (each one is then checked exactly).
+LSH_MARGIN = 0.15
 
 DUPLICATE_COLUMNS = ["group", "key", "duplicate_of", "match", "similarity", "text"]
 
@@ -95,7 +99,8 @@ def find_duplicates(texts: Sequence[Any], keys: Sequence[Any], *, threshold: flo
     sets = [shingles(text, shingle) for _, text in items]
     singles = sorted(set(first_of.values()))
     datasketch = require("datasketch", "datasketch", "near-duplicate search")
-    lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=num_perm)
+    # LSH finds a pair at the threshold only about half the time: search below it, then check each pair exactly.
+    lsh = datasketch.MinHashLSH(threshold=max(0.05, threshold - LSH_MARGIN), num_perm=num_perm)
     hashes = datasketch.MinHash.bulk([[s.encode("utf-8") for s in sets[i]] for i in singles], num_perm=num_perm)
     for i, minhash in zip(singles, hashes):
         for j in lsh.query(minhash):

@@ -106,10 +106,10 @@ class DropNearDuplicates(Filter):
     def reasons(self, df: pd.DataFrame) -> pd.Series:
         _check_column(df, self.column, "DropNearDuplicates")
         found = find_duplicates(df[self.column].tolist(), list(df.index), threshold=self.threshold, shingle=self.shingle)
-        reasons = pd.Series(None, index=df.index, dtype=object)
+        reasons = pd.Series([None] * len(df), index=df.index, dtype=object)
         for row in found.itertuples():
-            what = "the same" if row.match == "exact" else f"a near-duplicate ({row.similarity:.2f})"
-            reasons[row.key] = f"{self.column} is {what} of row {row.duplicate_of!r}"
+            how = "repeats" if row.match == "exact" else f"is a near-duplicate ({row.similarity:.2f}) of"
+            reasons[row.key] = f"{self.column} {how} row {row.duplicate_of!r}"
         if self.answers_column and self.answers_column in df.columns:
             for label, cell in df[self.answers_column].items():
                 texts = [t for t in as_list(cell) if isinstance(t, str)]

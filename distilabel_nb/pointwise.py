@@ -218,7 +218,7 @@ class ModeComparison(CardRepr):
                              "high": consistency.high, "tie_rate": audit.tie_rate.value,
                              "failure_rate": audit.failure_rate.value, "calls": audit.calls}
         records["pointwise"]["calls"] = self.calls - self.listwise.calls
-        return pd.DataFrame(records).T
+        return pd.DataFrame.from_dict(records, orient="index")
 
     def verdict(self) -> str:
         """Both figures in plain sentences."""
