@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from typing import Any
 
 from distilabel_nb.agreement import require
@@ -37,7 +38,10 @@ def inline_svg(figure: Any) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    text = text[text.index("<svg"):]
+    # The metadata names matplotlib; the <style> block would style the whole page, not just this SVG.
+    text = re.sub(r"<metadata>.*?</metadata>|<style[^>]*>.*?</style>", "", text, flags=re.DOTALL)
+    return re.sub(r">\s+<", "><", text)
 
 
 def audit_figure(audit: PositionAudit, figsize: tuple[float, float] = (7.6, 2.4)) -> Any:
