@@ -121,51 +121,49 @@ class DropNearDuplicates(Filter):
         return reasons
 
 
-class MinRating(Filter):
-    """Keep the rows whose best answer is rated at least ``minimum``."""
+class _RatingRule(Filter):
+    """A filter that reads each row's ratings in ``column`` and judges them with :meth:`why`."""
+
+    def __init__(self, value: float, column: str = "rating"):
+        if not is_number(value):
+            raise ValueError(f"{type(self).__name__} takes a number, got {value!r}")
+        self.value, self.column = float(value), column
+
+    def why(self, ratings: list[float]) -> str | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def reasons(self, df: pd.DataFrame) -> pd.Series:
+        _check_column(df, self.column, type(self).__name__)
+        return df[self.column].map(lambda cell: self.why(_ratings(cell))).astype(object)
+
+
+class MinRating(_RatingRule):
+    """Keep the rows whose best answer is rated at least ``value``."""
 
     name = "minimum rating"
 
-    def __init__(self, minimum: float, column: str = "rating"):
-        self.minimum, self.column = minimum, column
-
     def describe(self) -> str:
-        return f"best {self.column} ≥ {self.minimum:g}"
+        return f"best {self.column} ≥ {self.value:g}"
 
-    def reasons(self, df: pd.DataFrame) -> pd.Series:
-        _check_column(df, self.column, "MinRating")
-
-        def why(cell: Any) -> str | None:
-            ratings = _ratings(cell)
-            if not ratings:
-                return f"no {self.column} read"
-            return None if max(ratings) >= self.minimum else f"best {self.column} {max(ratings):g} < {self.minimum:g}"
-
-        return df[self.column].map(why).astype(object)
+    def why(self, ratings: list[float]) -> str | None:
+        if not ratings:
+            return f"no {self.column} read"
+        return None if max(ratings) >= self.value else f"best {self.column} {max(ratings):g} < {self.value:g}"
 
 
-class MinMargin(Filter):
-    """Keep the rows whose best and worst answers are rated at least ``margin`` apart."""
+class MinMargin(_RatingRule):
+    """Keep the rows whose best and worst answers are rated at least ``value`` apart."""
 
     name = "minimum margin"
 
-    def __init__(self, margin: float, column: str = "rating"):
-        self.margin, self.column = margin, column
-
     def describe(self) -> str:
-        return f"best − worst {self.column} ≥ {self.margin:g}"
+        return f"best − worst {self.column} ≥ {self.value:g}"
 
-    def reasons(self, df: pd.DataFrame) -> pd.Series:
-        _check_column(df, self.column, "MinMargin")
-
-        def why(cell: Any) -> str | None:
-            ratings = _ratings(cell)
-            if len(ratings) < 2:
-                return f"fewer than two {self.column}s read"
-            gap = max(ratings) - min(ratings)
-            return None if gap >= self.margin else f"margin {gap:g} < {self.margin:g} (best {max(ratings):g}, worst {min(ratings):g})"
-
-        return df[self.column].map(why).astype(object)
+    def why(self, ratings: list[float]) -> str | None:
+        if len(ratings) < 2:
+            return f"fewer than two {self.column}s read"
+        gap = max(ratings) - min(ratings)
+        return None if gap >= self.value else f"margin {gap:g} < {self.value:g} (best {max(ratings):g}, worst {min(ratings):g})"
 
 
 @dataclass(frozen=True, repr=False)

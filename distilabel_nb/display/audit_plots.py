@@ -26,8 +26,21 @@ def _pyplot() -> Any:
     return require("matplotlib.pyplot", "matplotlib", "the plots of the label checks")
 
 
-def _tidy(axes: Any) -> None:
+def _label(axes: Any, title: str, xlabel: str | None = None, ylabel: str | None = None) -> None:
+    """Title and axis labels, and no top or right spine."""
+    axes.set_title(title, fontsize=10)
+    if xlabel:
+        axes.set_xlabel(xlabel)
+    if ylabel:
+        axes.set_ylabel(ylabel)
     axes.spines[["top", "right"]].set_visible(False)
+
+
+def _done(plt: Any, figure: Any) -> Any:
+    """Lay the figure out and close it in pyplot (a notebook then shows it once, where it is returned)."""
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
 
 
 def inline_svg(figure: Any) -> str:
@@ -56,23 +69,17 @@ def audit_figure(audit: PositionAudit, figsize: tuple[float, float] = (7.6, 2.4)
             left += count
     outcomes.set_xlim(0, max(left, 1))
     outcomes.set_yticks([])
-    outcomes.set_xlabel("audited rows")
-    outcomes.set_title("Preferred answer after the swap", fontsize=10)
+    _label(outcomes, "Preferred answer after the swap", "audited rows")
     outcomes.legend(frameon=False, fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.45))
-    _tidy(outcomes)
     table = audit.by_position
     labels = [f"shown {ordinal(int(p))}" for p in table.index]
     values = [0.0 if math.isnan(v) else float(v) for v in table["shown_here_mean"]]
     places.bar(range(len(values)), values, color=_BLUE, width=0.55)
     places.set_xticks(range(len(values)), labels)
-    places.set_ylabel(f"mean {audit.score_column}")
-    places.set_title("Rating by place shown (both orders)", fontsize=10)
+    _label(places, "Rating by place shown (both orders)", ylabel=f"mean {audit.score_column}")
     for x, value in enumerate(values):
         places.text(x, value, f"{value:.2f}", ha="center", va="bottom", fontsize=8)
-    _tidy(places)
-    figure.tight_layout()
-    plt.close(figure)
-    return figure
+    return _done(plt, figure)
 
 
 def modes_figure(comparison: ModeComparison, figsize: tuple[float, float] = (6.4, 2.2)) -> Any:
@@ -92,11 +99,8 @@ def modes_figure(comparison: ModeComparison, figsize: tuple[float, float] = (6.4
     axes.set_xlim(0, 1)
     axes.xaxis.set_major_formatter(lambda x, _pos: f"{100 * x:.0f}%")
     axes.legend(frameon=False, fontsize=8, loc="lower right")
-    axes.set_title("Same rows, two ways to label", fontsize=10)
-    _tidy(axes)
-    figure.tight_layout()
-    plt.close(figure)
-    return figure
+    _label(axes, "Same rows, two ways to label")
+    return _done(plt, figure)
 
 
 def quality_figure(report: QualityReport, figsize: tuple[float, float] = (7.6, 2.4)) -> Any:
@@ -110,19 +114,11 @@ def quality_figure(report: QualityReport, figsize: tuple[float, float] = (7.6, 2
         ratings.bar([i + (k - (len(columns) - 1) / 2) * width for i in range(len(steps))],
                     report.ratings[column].tolist(), width, label=str(column))
     ratings.set_xticks(range(len(steps)), [f"{v:g}" for v in steps])
-    ratings.set_xlabel("rating")
-    ratings.set_ylabel("answers")
-    ratings.set_title("Ratings on the scale", fontsize=10)
+    _label(ratings, "Ratings on the scale", "rating", "answers")
     if len(columns) > 1:
         ratings.legend(frameon=False, fontsize=8)
-    _tidy(ratings)
     chars = report.lengths.loc[report.lengths["text"] == "answer", "chars"].dropna()
     if len(chars):
         lengths.hist(chars, bins=min(20, max(5, len(chars) // 3)), color=_ORANGE)
-    lengths.set_xlabel("answer length (characters)")
-    lengths.set_ylabel("answers")
-    lengths.set_title("Answer lengths", fontsize=10)
-    _tidy(lengths)
-    figure.tight_layout()
-    plt.close(figure)
-    return figure
+    _label(lengths, "Answer lengths", "answer length (characters)", "answers")
+    return _done(plt, figure)
