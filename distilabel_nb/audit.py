@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -131,13 +130,18 @@ def paid_calls(outputs: Sequence[LLMOutput]) -> int:
 
 
 def with_temperature(labeller: LLM, temperature: float) -> LLM:
-    """A copy of ``labeller`` that samples at ``temperature`` (its own cache entries)."""
-    clone = copy.copy(labeller)
-    inner = getattr(labeller, "inner", None)
+    """A twin of ``labeller`` that samples at ``temperature`` (and so has its own cache entries).
+
+    The twin shares everything else, the loaded model and its locks included: a local
+    model is not loaded twice.
+    """
+    clone = object.__new__(type(labeller))
+    clone.__dict__.update(labeller.__dict__)
+    inner = labeller.__dict__.get("inner")
     if inner is not None:  # a pointwise wrapper: change the model it wraps
-        clone.inner = with_temperature(inner, temperature)
+        clone.__dict__["inner"] = with_temperature(inner, temperature)
     else:
-        clone.params = make_generation_params(**{**labeller.params.model_dump(), "temperature": temperature})
+        clone.__dict__["params"] = make_generation_params(**{**labeller.params.model_dump(), "temperature": temperature})
     return clone
 
 

@@ -192,3 +192,33 @@ def test_preference():
     assert preference([1, 2]) == (1, False, 1.0)
     assert preference([5, 5, 1]) == (None, True, 0.0)
     assert preference([5]) == (None, False, None)
+
+
+def test_a_pointwise_labeller_travels_to_a_worker():
+    import pickle
+
+    from distilabel_nb import OpenAILLM
+
+    judge = pointwise(OpenAILLM("judge-model", UltraFeedbackTask(structured=True), base_url="http://127.0.0.1:9/v1", api_key="k"))
+    twin = pickle.loads(pickle.dumps(judge))
+    assert isinstance(twin, PointwiseLLM) and twin.model_name == "judge-model" and twin.task.structured
+    assert twin.prepare({"input": "q?", "generations": ["a", "b"]}).keys == judge.prepare({"input": "q?", "generations": ["a", "b"]}).keys
+
+
+def test_a_second_ask_at_a_temperature_shares_the_model():
+    from distilabel_nb.audit import with_temperature
+
+    judge = ScriptedLLM(UltraFeedbackTask(), by_content, temperature=0.0)
+    warm = with_temperature(judge, 0.9)
+    assert warm.params.temperature == 0.9 and judge.params.temperature == 0.0 and warm.respond is judge.respond
+    assert with_temperature(pointwise(judge), 0.9).inner.params.temperature == 0.9
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from distilabel_nb import audit, duplicates, filters, pointwise as pointwise_module, quality, report, triage
+
+    for module in (audit, duplicates, filters, pointwise_module, quality, report, triage):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
