@@ -100,7 +100,7 @@ class DropNearDuplicates(Filter):
         self.column, self.threshold, self.answers_column, self.shingle = column, threshold, answers_column, shingle
 
     def describe(self) -> str:
-        same = f"; no row whose answers are near-duplicates of each other" if self.answers_column else ""
+        same = "; no row whose answers are near-duplicates of each other" if self.answers_column else ""
         return f"first of each group of near-duplicate {self.column!r} (similarity ≥ {self.threshold:g}){same}"
 
     def reasons(self, df: pd.DataFrame) -> pd.Series:

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from distilabel_nb.audit import PositionAudit, ask, audit_labels, labeller_parts, paid_calls, preference
+from distilabel_nb.audit import PositionAudit, ask, audit_labels, labeller_parts, preference
 from distilabel_nb.llms.base import LLM, Completion, LLMOutput, PreparedCall
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.report import CardRepr, Share
@@ -260,4 +260,4 @@ def compare_modes(df: pd.DataFrame, labeller: LLM, sample: int | float | None = 
     return ModeComparison(listwise, audit, Share(same, total), rows, listwise.calls + calls + audit.calls)
 
 
-__all__ = ["ModeComparison", "PointwiseLLM", "compare_modes", "paid_calls", "pointwise", "rate_pointwise"]
+__all__ = ["ModeComparison", "PointwiseLLM", "compare_modes", "pointwise", "rate_pointwise"]

@@ -222,3 +222,21 @@ def test_docstring_examples_run():
     for module in (audit, duplicates, filters, pointwise_module, quality, report, triage):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+@pytest.mark.slow
+def test_the_bundled_model_audited_in_both_modes(shared_llama):
+    """The real judge: every swapped and pointwise call is made once, read back, and paid for once."""
+    from distilabel_nb import LlamaCppLLM
+
+    judge = LlamaCppLLM(task=UltraFeedbackTask(structured=True, rationale_max_chars=60), model=shared_llama,
+                        max_new_tokens=96, temperature=0.0)
+    df = labelled(judge, 2)
+    assert df["labelling_error"].isna().all() and all(len(r) == 2 for r in df["rating"])
+    modes = compare_modes(df, judge)
+    assert (modes.listwise.calls, modes.calls) == (2, 2 + 4)  # 2 swapped rows, then 4 answers alone
+    assert modes.listwise.failure_rate.count == 0 and modes.pointwise.failure_rate.count == 0
+    assert set(modes.listwise.rows["outcome"]) <= {"consistent", "flipped", "tie"}
+    assert all(len(p) == 2 for p in modes.pointwise_labels["labelling_prompt"])
+    assert modes.pointwise.position_consistency.count == modes.pointwise.position_consistency.total  # alone: no place
+    assert compare_modes(df, judge).calls == 0
