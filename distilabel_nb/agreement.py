@@ -27,6 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from distilabel_nb import schema
+from distilabel_nb.cells import is_missing
 from distilabel_nb.display.html import escape
 
 INSTALL_HINT = "pip install 'distilabel_nb[experiments]'"
@@ -58,20 +60,19 @@ def label_text(value: float) -> str:
     return f"{value:g}"
 
 
+def _whole(value: float) -> int | float:
+    """``4.0`` -> ``4`` (a rating on the scale, as an ``int``); ``7.5`` stays."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
 # -- pairing ----------------------------------------------------------------
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
 
 def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple, np.ndarray, pd.Series))
 
 
 def _number(value: Any, column: str, row: Any) -> float | None:
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
         raise ValueError(f"{column!r} at row {row!r} holds {value!r}, which is not a number; "
@@ -103,7 +104,9 @@ def pair_ratings(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating") -
 
     Returns:
         ``(pairs, counts)``: every pair (columns ``row``, ``generation``, ``a``, ``b``; missing
-        sides are NaN) and the counts ``total``, ``missing_a``, ``missing_b``, ``missing_both``.
+        sides are ``<NA>``; ``a`` and ``b`` are nullable integers (``Int64``) when every rating
+        is a whole number, floats otherwise) and the counts ``total``, ``missing_a``,
+        ``missing_b``, ``missing_both``.
 
     Raises:
         ValueError: when a row holds a list on one side and one number on the other, when the
@@ -121,7 +124,7 @@ def pair_ratings(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating") -
             rows += [(row, i, _number(x, a_name, row), _number(y, b_name, row)) for i, (x, y) in enumerate(zip(va, vb))]
         elif a_list or b_list:
             values, other, other_name = (va, vb, b_name) if a_list else (vb, va, a_name)
-            if not _is_missing(other):
+            if not is_missing(other):
                 raise ValueError(f"row {row!r}: {a_name!r} and {b_name!r} differ in shape: one holds a list "
                                  f"(one rating per generation), the other the single value {other!r}.")
             for i, x in enumerate(values):
@@ -131,20 +134,27 @@ def pair_ratings(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating") -
             rows.append((row, None, _number(va, a_name, row), _number(vb, b_name, row)))
     pairs = pd.DataFrame(rows, columns=["row", "generation", "a", "b"])
     pairs["generation"] = pairs["generation"].astype("Int64")
-    pairs[["a", "b"]] = pairs[["a", "b"]].astype(float)
+    values = pairs[["a", "b"]].astype(float)
+    whole = bool(np.all(np.isnan(values.to_numpy()) | (np.mod(values.to_numpy(), 1) == 0)))
+    pairs[["a", "b"]] = values.astype("Int64") if whole else values
     miss_a, miss_b = pairs["a"].isna(), pairs["b"].isna()
     counts = {"total": len(pairs), "missing_a": int(miss_a.sum()), "missing_b": int(miss_b.sum()),
               "missing_both": int((miss_a & miss_b).sum())}
     return pairs, counts
 
 
-def _default_labels(values: np.ndarray) -> list[float]:
-    """Observed ratings; for whole numbers the full range between the lowest and highest,
+def _default_labels(values: np.ndarray, scales: Sequence[schema.Scale | None] = ()) -> list[int | float]:
+    """The whole numbers of the rated columns' scale (from the result schema) when every rating is one of them;
+    else the observed ratings, for whole numbers the full range between the lowest and highest,
     so that weighted kappa sees the real distances on the scale."""
     observed = sorted(set(values.tolist()))
-    if observed and all(float(v).is_integer() for v in observed):
-        return [float(v) for v in range(int(observed[0]), int(observed[-1]) + 1)]
-    return observed
+    whole = all(float(v).is_integer() for v in observed)
+    for scale in scales:
+        if scale is not None and whole and all(scale.low <= v <= scale.high for v in observed):
+            return list(range(math.ceil(scale.low), math.floor(scale.high) + 1))
+    if observed and whole:
+        return list(range(int(observed[0]), int(observed[-1]) + 1))
+    return [_whole(v) for v in observed]
 
 
 # -- the result -------------------------------------------------------------
@@ -161,7 +171,7 @@ class Agreement:
 
     a: str
     b: str
-    labels: list[float]
+    labels: list[int | float]
     n: int
     n_rows: int
     n_total: int
@@ -299,7 +309,9 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
         b: The other side, the same way.
         labels: The rating scale, lowest first (e.g. ``[1, 2, 3, 4, 5]``). Weighted kappa
             weighs a disagreement by the distance between positions on this scale. By default
-            the observed ratings, filled in to the whole range when they are whole numbers.
+            the whole numbers of ``a``'s (or ``b``'s) scale in the result schema (the labeller's:
+            1 to 5 for UltraFeedback, 1 to 10 for JudgeLM) when every rating is one, else the
+            observed ratings, filled in to the whole range when they are whole numbers.
 
     Columns holding one list per row (``rating``, ``human_rating``) are compared per
     generation; columns holding one number per row are compared per row. A pair where
@@ -329,12 +341,14 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
     if a_name == b_name:
         a_name, b_name = f"{a_name} (a)", f"{b_name} (b)"
     pairs = all_pairs.dropna(subset=["a", "b"]).reset_index(drop=True)
-    x, y = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    x, y = pairs["a"].to_numpy(dtype=float), pairs["b"].to_numpy(dtype=float)
     observed = np.concatenate([x, y])
     if labels is None:
-        scale = _default_labels(observed)
+        found = schema.attached(df)  # the labeller's scale; a guess from the values would add nothing
+        sides = [found.scale(side) if found is not None and isinstance(side, str) else None for side in (a, b)]
+        scale = _default_labels(observed, sides)
     else:
-        scale = sorted(float(v) for v in labels)
+        scale = sorted(_whole(v) for v in labels)
         outside = sorted(set(observed.tolist()) - set(scale))
         if outside:
             raise ValueError(f"ratings {[label_text(v) for v in outside]} are not on the scale "

@@ -25,8 +25,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from distilabel_nb.cells import as_list
 from distilabel_nb.llms.base import LLM, LLMOutput, make_generation_params
-from distilabel_nb.report import CardRepr, Share, as_list, is_number, shares_table
+from distilabel_nb.report import CardRepr, Share, is_number, shares_table
 
 OUTCOMES = ("consistent", "flipped", "tie", "failed")
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from distilabel_nb import schema
 from distilabel_nb.pipeline import Pipeline, _ProgressBars, dataset_records
 from distilabel_nb.run import Run, RunState
 
@@ -233,9 +234,10 @@ def _meta(pipe: Pipeline, ddf: "dd.DataFrame") -> pd.DataFrame:
     added = pipe.generated_columns() + pipe.labelled_columns()
     columns = list(dict.fromkeys([*ddf.columns, *added]))
     empty = ddf._meta
-    return pd.DataFrame(
+    meta = pd.DataFrame(
         {c: pd.Series(dtype=object) if c in added else empty[c] for c in columns}, index=empty.index, columns=columns
     )
+    return schema.attach(meta, pipe.result_schema([str(c) for c in ddf.columns]))
 
 
 def _shippable(pipe: Pipeline) -> tuple[bytes, str]:

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
+from distilabel_nb.cells import as_list
 from distilabel_nb.duplicates import find_duplicates, jaccard, shingles
-from distilabel_nb.report import CardRepr, as_list, is_number
+from distilabel_nb.report import CardRepr, is_number
 
 if TYPE_CHECKING:
     from distilabel_nb.audit import PositionAudit

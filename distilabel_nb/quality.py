@@ -22,25 +22,19 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from distilabel_nb import schema
 from distilabel_nb.audit import check_columns, preference
+from distilabel_nb.cells import as_list
 from distilabel_nb.duplicates import DUPLICATE_COLUMNS, find_duplicates
-from distilabel_nb.report import CardRepr, Share, as_list, is_number, scale_steps, score_scale
+from distilabel_nb.report import CardRepr, Share, is_number, scale_steps, score_scale
+from distilabel_nb.schema import Scale
 
-_SCORE_NAME = re.compile(r"(^|_)(rating|score)s?($|_)", re.IGNORECASE)
 _ITEM = re.compile(r"^(?:text|generation|assistant|answer) \d+: ")
 
 
 def score_columns(df: pd.DataFrame) -> list[str]:
-    """Columns named like scores (``rating``, ``score``, ``human_rating``…) that hold numbers or lists of them."""
-    found = []
-    for column in df.columns:
-        name = str(column)
-        if not _SCORE_NAME.search(name) or name.endswith("_error"):
-            continue
-        values = [v for cell in df[column] for v in as_list(cell)]
-        if values and any(is_number(v) for v in values):
-            found.append(name)
-    return found
+    """The frame's score columns, from its result schema (named like scores and holding numbers, when guessed)."""
+    return list(schema.of(df).scores)
 
 
 def _values(df: pd.DataFrame, column: str) -> list[Any]:
@@ -104,7 +98,7 @@ class QualityReport(CardRepr):
     """
 
     n_rows: int
-    scales: dict[str, tuple[float, float] | None]
+    scales: dict[str, Scale | None]
     ratings: pd.DataFrame
     rating_summary: pd.DataFrame
     lengths: pd.DataFrame
@@ -124,7 +118,7 @@ class QualityReport(CardRepr):
         lines = [("rows", str(self.n_rows))]
         for column, row in self.rating_summary.iterrows():
             scale = self.scales.get(column)
-            on = f" on {scale[0]:g}–{scale[1]:g}" if scale else ""
+            on = f" on {scale}" if scale else ""
             lines.append((f"{column}", f"{int(row['read'])} read{on}, mean {row['mean']:.2f}, "
                           f"{int(row['missing'])} missing, {int(row['off_scale'])} off the scale; "
                           f"ties at the top: {self.ties[column]}"))
@@ -155,8 +149,8 @@ def quality_report(df: pd.DataFrame, *, task: Any = None, columns: Sequence[str]
     Args:
         df: A pipeline result (or any frame with these columns).
         task: The labelling task (or an LLM with one), for its rating scale.
-        columns: The score columns; by default every column named like a score
-            (``rating``, ``score``, ``human_rating``…) that holds numbers.
+        columns: The score columns; by default those of the result schema (the
+            labeller's, and columns named like scores that hold numbers, e.g. ``human_rating``).
         instruction_column: The instructions (left out when the frame has none).
         generations_column: The answers, one list per row (left out when absent).
         threshold: The Jaccard similarity from which texts count as near-duplicates.
@@ -176,7 +170,7 @@ def quality_report(df: pd.DataFrame, *, task: Any = None, columns: Sequence[str]
         scales[column] = score_scale(df, column, task)
         values = _values(df, column)
         read = [float(v) for v in values if is_number(v)]
-        low, high = scales[column] or (min(read, default=0), max(read, default=0))
+        low, high = scales[column].bounds if scales[column] else (min(read, default=0), max(read, default=0))
         counts[column] = pd.Series(read, dtype=float).value_counts()
         summary[column] = {"read": len(read), "missing": len(values) - len(read),
                            "off_scale": sum(1 for v in read if not low <= v <= high),

@@ -1,8 +1,8 @@
 """What the label checks share: a share with its 95% interval, a rating scale, and display as a card.
 
 :class:`Share` is "9 of 10" with its Wilson interval (from scipy); :func:`score_scale`
-is the one place the audit, the quality report and the filters learn a score column's
-scale; :class:`CardRepr` shows a result as its HTML card in a notebook (display is
+is the one place the label checks learn a score column's scale (from the task, or the
+result schema); :class:`CardRepr` shows a result as its HTML card in a notebook (display is
 imported only when the card is drawn) and as text elsewhere.
 
 Example:
@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from distilabel_nb import schema
 from distilabel_nb.agreement import require
+from distilabel_nb.schema import Scale
 
 
 @dataclass(frozen=True)
@@ -85,33 +87,26 @@ def shares_table(shares: dict[str, Share]) -> pd.DataFrame:
         {"count": int, "total": int, "share": float, "low": float, "high": float})
 
 
-def score_scale(df: pd.DataFrame, column: str, task: Any = None) -> tuple[float, float] | None:
-    """The ``(low, high)`` scale of a score column, or ``None`` when nothing says it.
+def score_scale(df: pd.DataFrame, column: str, task: Any = None) -> Scale | None:
+    """The scale of a score column: the labeller task's when given, else the frame's result schema's.
 
-    Read, in order, from the labeller's task (``rating_range`` or ``score_range``), from
-    ``df.attrs`` (``{"scales": {"rating": [1, 5]}}``), else ``None``: callers then use the
-    observed values. This is the single place to read it from the result schema instead.
+    The schema (:func:`distilabel_nb.schema.of`) is the one the pipeline attached, or a
+    scale guessed from the values of a frame without one.
 
     Example:
         >>> from distilabel_nb.tasks import UltraFeedbackTask
-        >>> score_scale(pd.DataFrame({"rating": [[1, 2]]}), "rating", UltraFeedbackTask())
-        (1, 5)
+        >>> str(score_scale(pd.DataFrame({"rating": [[1, 2]]}), "rating", UltraFeedbackTask()))
+        '1–5'
     """
-    for name in ("rating_range", "score_range"):
-        bounds = getattr(task, name, None)
-        if isinstance(bounds, tuple) and len(bounds) == 2:
-            return bounds
-    declared = (df.attrs.get("scales") or {}).get(column) if isinstance(df.attrs.get("scales"), dict) else None
-    if declared is not None and len(declared) == 2:
-        return tuple(declared)  # type: ignore[return-value]
-    return None
+    declared = schema.task_scales(getattr(task, "task", task)).get(column) if task is not None else None
+    return declared or schema.of(df).scale(column)
 
 
-def scale_steps(bounds: tuple[float, float] | None, observed: list[float]) -> list[float]:
-    """The values to count ratings on: every whole number of the scale, and anything else observed."""
+def scale_steps(scale: Scale | None, observed: list[float]) -> list[float]:
+    """The values to count ratings on: every step of a whole-number scale, and anything else observed."""
     values = set(observed)
-    if bounds is not None and all(float(v).is_integer() for v in bounds):
-        values |= set(float(v) for v in range(int(bounds[0]), int(bounds[1]) + 1))
+    if scale is not None and scale.whole:
+        values |= set(float(v) for v in scale.steps())
     elif observed and all(float(v).is_integer() for v in observed):
         values |= set(float(v) for v in range(int(min(observed)), int(max(observed)) + 1))
     return sorted(values)
@@ -122,23 +117,6 @@ def is_number(value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
         return False
     return not math.isnan(float(value))
-
-
-def as_list(value: Any) -> list[Any]:
-    """A cell's items as a list: list-likes (lists, tuples, numpy arrays after a Parquet round
-    trip) as they are, a text or a number as one item, a missing cell as none.
-
-    Example:
-        >>> as_list(("a", "b")), as_list("a"), as_list(None), as_list(float("nan")), as_list(3)
-        (['a', 'b'], ['a'], [], [], [3])
-    """
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, (np.ndarray, pd.Series)):
-        return value.tolist()
-    return [value]
 
 
 class CardRepr:

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from distilabel_nb.audit import PositionAudit, preference
-from distilabel_nb.report import as_list
+from distilabel_nb.cells import as_list
 
 
 def review_order(df: pd.DataFrame, audit: PositionAudit | None = None, *, column: str = "rating",

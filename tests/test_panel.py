@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import Pipeline, TextGenerationTask
-from distilabel_nb.stub_server import StubServer
+from distilabel_nb.testing import StubServer
 from distilabel_nb.widgets import Panel
-from distilabel_nb.widgets.progress import ProgressFacts, format_duration
+from distilabel_nb.cells import duration
+from distilabel_nb.widgets.progress import ProgressFacts
 from distilabel_nb.run import RunState
 
 SECRET = "sk-panel-secret-0123456789"
@@ -378,7 +379,7 @@ def test_progress_facts():
     assert facts.elapsed == 8.0 and facts.rows_per_second == 0.5 and facts.remaining == 12.0
     assert [label for _, label, _ in facts.items(over=False)] == ["rows/s", "tokens", "failed", "elapsed", "left"]
     assert facts.items(over=False)[2] == ("1", "failed", True)
-    assert format_duration(0.4) == "0:00" and format_duration(3599) == "59:59" and format_duration(None) == "—"
+    assert duration(0.4, clock=True) == "0:00" and duration(3599, clock=True) == "59:59" and duration(None, clock=True) == "—"
 
 
 def test_docstring_examples_run():

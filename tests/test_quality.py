@@ -57,7 +57,7 @@ def frame() -> pd.DataFrame:
 def test_quality_report_facts():
     df = frame()
     report = quality_report(df, task=UltraFeedbackTask())
-    assert report.scales == {"rating": (1, 5)}
+    assert {name: str(scale) for name, scale in report.scales.items()} == {"rating": "1–5"}
     assert report.ratings.index.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert report.ratings["rating"].tolist() == [2, 1, 0, 2, 4]
     summary = report.rating_summary.loc["rating"]

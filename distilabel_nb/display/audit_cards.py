@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from distilabel_nb.audit import PositionAudit, ordinal
+from distilabel_nb.cells import as_list
 from distilabel_nb.display.audit_plots import audit_figure, inline_svg, modes_figure, quality_figure
 from distilabel_nb.display.html import _badge, _card, _cls, _details, _muted, _preview_line, _section, _span, escape
 from distilabel_nb.filters import FilterResult
 from distilabel_nb.pointwise import ModeComparison
 from distilabel_nb.quality import QualityReport
-from distilabel_nb.report import Share, as_list, is_number
+from distilabel_nb.report import Share, is_number
 
 ROWS_SHOWN = 12
 

@@ -9,12 +9,13 @@ public attributes, never from ``vars()`` of a backend.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from distilabel_nb.cells import is_missing, number
 
 if TYPE_CHECKING:
     from distilabel_nb.llms.base import LLM
@@ -30,11 +31,6 @@ _SECRET_WORDS = re.compile(r"key|token|secret|passw|auth|sig", re.IGNORECASE)
 
 
 # -- small helpers ---------------------------------------------------------------------------
-
-def is_missing(value: Any) -> bool:
-    """True for ``None`` and NaN (pandas' empty cell)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
 
 def safe_url(url: Any) -> str:
     """A URL with any password and secret-looking query values replaced by ``***``.
@@ -91,47 +87,12 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def human_seconds(seconds: float | None) -> str:
-    """'0.4 s', '12.3 s', '2 min 05 s', '1 h 02 min'."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 def human_bytes(size: int) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
         size /= 1024
     return f"{size} bytes"  # pragma: no cover
-
-
-def number(value: Any) -> str:
-    """A number as people read it: ``4``, ``4.5``, ``12,345``."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1000 else f"{value:g}"
-    return str(value)
-
-
-def plain(value: Any) -> str:
-    """A value as short readable text: strings as they are, ``None`` as ``—``."""
-    if is_missing(value):
-        return "—"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return number(value)
-    return repr(value)
 
 
 # -- prompts ---------------------------------------------------------------------------------

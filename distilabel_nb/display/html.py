@@ -21,6 +21,9 @@ from functools import lru_cache, singledispatch
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from distilabel_nb import schema
+from distilabel_nb.cells import duration, plain
+
 if TYPE_CHECKING:
     from distilabel_nb.display.facts import FormatPreview
     from distilabel_nb.display.results import ResultsView
@@ -368,8 +371,6 @@ def task_card(task: "Task") -> str:
 # -- LLM -------------------------------------------------------------------------------------
 
 def _params(params: Sequence[tuple[str, Any, bool]]) -> str:
-    from distilabel_nb.display.facts import plain
-
     items = "".join(
         f'<span class="{_cls("param", "param-set" if changed else "")}" title="{"set" if changed else "default"}">'
         f'{_span(name, "param-name")} {_span(plain(value), "param-value")}</span>'
@@ -403,14 +404,14 @@ def llm_card(llm: "LLM") -> str:
 
 # -- LLMOutput -------------------------------------------------------------------------------
 
-def _looks_like_rating(name: str) -> bool:
-    return bool(re.search(r"rating|score|grade", name, re.IGNORECASE))
-
-
-def _output_rating_range(output: "LLMOutput") -> tuple[float, float]:
-    values = [v for key, value in (output.parsed_output or {}).items() if _looks_like_rating(key)
-              for v in (value if isinstance(value, list) else [value]) if isinstance(v, (int, float))]
-    return (1.0, 5.0) if not values or (min(values) >= 1 and max(values) <= 5) else (0.0, 10.0) if max(values) <= 10 else (min(values), max(values))
+def _output_scales(output: "LLMOutput") -> dict[str, tuple[float, float]]:
+    """Each score's ``(low, high)``: the task's scale, else guessed from names and values (an output made by hand)."""
+    if output.scales:
+        return {name: scale.bounds for name, scale in output.scales.items()}
+    parsed = {str(k): v for k, v in (output.parsed_output or {}).items() if schema.looks_like_score(str(k))}
+    values = [v for value in parsed.values() for v in (value if isinstance(value, list) else [value])
+              if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return dict.fromkeys(parsed, schema.guess_scale(values).bounds)
 
 
 def output_card(output: "LLMOutput") -> str:
@@ -422,10 +423,9 @@ def output_card(output: "LLMOutput") -> str:
         badges.append(_badge(f"{number(usage.get('prompt_tokens', 0))} + {number(usage.get('completion_tokens', 0))} tokens",
                              title="prompt + completion tokens"))
     body = _error_box(output.error, f"{output.error_kind or 'error'} error") if output.error else ""
-    rating_range = _output_rating_range(output)
+    scales = _output_scales(output)
     if output.parsed_output:
-        parsed = _facts([(str(k), _value(v, rating_range if _looks_like_rating(str(k)) else None))
-                         for k, v in output.parsed_output.items()])
+        parsed = _facts([(str(k), _value(v, scales.get(str(k)))) for k, v in output.parsed_output.items()])
     else:
         parsed = _muted("nothing could be read")
     rows = [("parsed", parsed),
@@ -470,7 +470,7 @@ def _progress(label: str, count: int, total: int, failures: int) -> str:
 
 
 def _run_body(state: "RunState") -> str:
-    from distilabel_nb.display.facts import human_seconds, number, run_facts
+    from distilabel_nb.display.facts import number, run_facts
 
     facts = run_facts(state)
     bars = []
@@ -479,10 +479,10 @@ def _run_body(state: "RunState") -> str:
     if facts.labelled is not None:
         bars.append(_progress("labelled", facts.labelled, facts.total_rows, facts.labelling_failures))
     bars.append(_progress("rows done", facts.done, facts.total_rows, 0))
-    stats = [("tokens", number(facts.tokens)), ("elapsed", human_seconds(facts.elapsed)),
+    stats = [("tokens", number(facts.tokens)), ("elapsed", duration(facts.elapsed)),
              ("speed", f"{facts.rows_per_second:.2f} rows/s")]
     if facts.remaining is not None:
-        stats.append(("remaining", f"~{human_seconds(facts.remaining)}"))
+        stats.append(("remaining", f"~{duration(facts.remaining)}"))
     stats_html = " ".join(f'<span class="{_cls("stat")}">{_span(v, "stat-value")} {_span(k, "stat-label")}</span>' for k, v in stats)
     error = _error_box(facts.error, "run failed") if facts.error else ""
     return f'{error}<div class="{_cls("bars")}">{"".join(bars)}</div><div class="{_cls("stats")}">{stats_html}</div>'
@@ -535,11 +535,10 @@ def pipeline_card(pipeline: "Pipeline") -> str:
 
 def _cell(view: "ResultsView", row: Any, column: Any) -> str:
     value = view.cell(row, column.name)
-    low, high = view.rating_range
     if column.kind == "error":
         return _muted("—") if _missing(value) else _error_box(value)
     if column.kind == "rating":
-        return _value(value, (low, high))
+        return _value(value, view.scale_of(column.name))
     if column.kind == "generations":
         return _answers(view, row, column)
     if isinstance(value, str):
@@ -557,7 +556,6 @@ def _answers(view: "ResultsView", row: Any, column: Any) -> str:
     answers = view.cell(row, column.name)
     if not isinstance(answers, (list, tuple)):
         return _muted("—") if _missing(answers) else _text(str(answers), view.fold_chars)
-    low, high = view.rating_range
     aligned = {name: view.cell(row, name) for name in column.aligned}
     items = []
     for i, answer in enumerate(answers):
@@ -568,7 +566,7 @@ def _answers(view: "ResultsView", row: Any, column: Any) -> str:
                 continue  # not labelled: no badge rather than a "?"
             value = values[i] if i < len(values) else None
             if view.is_rating(name):
-                head.append(_rating(value, low, high))
+                head.append(_rating(value, *view.scale_of(name)))
             elif not _missing(value):
                 notes.append(f'<div class="{_cls("answer-note")}">{_span(name, "note-label")} {_text(str(value), view.fold_chars)}</div>')
         text = _text(answer, view.fold_chars) if isinstance(answer, str) and answer else _muted("no answer")
@@ -585,8 +583,9 @@ def results_card(view: "ResultsView") -> str:
     if summary.answers_per_row:
         badges.append(_badge(f"{summary.answers_per_row} answer{'s' if summary.answers_per_row > 1 else ''} per row"))
     if summary.rating_mean is not None:
+        low, high = view.scale_of(summary.rating_column)
         badges.append(_badge(f"mean {summary.rating_column} {summary.rating_mean:.2f}", "accent",
-                             title=f"over {summary.rating_count} ratings"))
+                             title=f"over {summary.rating_count} ratings, on {number(low)}–{number(high)}"))
     if summary.ratings_unread:
         badges.append(_badge(f"{summary.ratings_unread} ratings unread", "warn"))
     for name, count in summary.failures:

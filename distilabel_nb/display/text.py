@@ -15,9 +15,8 @@ import threading
 from functools import singledispatch
 from typing import TYPE_CHECKING, Any, Sequence
 
-from distilabel_nb.display.facts import (
-    dataclass_rows, formatted_as_text, human_seconds, is_missing, number, plain, plural,
-)
+from distilabel_nb.cells import duration, is_missing, number, plain
+from distilabel_nb.display.facts import dataclass_rows, formatted_as_text, plural
 
 if TYPE_CHECKING:
     from distilabel_nb.display.results import ResultsView
@@ -207,9 +206,9 @@ def _run_lines(state: "RunState") -> list[tuple[str, str]]:
         pairs.append(("generated", f"{facts.generated} / {facts.total_rows}" + (f" · {facts.generation_failures} failed" if facts.generation_failures else "")))
     if facts.labelled is not None:
         pairs.append(("labelled", f"{facts.labelled} / {facts.total_rows}" + (f" · {facts.labelling_failures} failed" if facts.labelling_failures else "")))
-    stats = f"{number(facts.tokens)} tokens · {human_seconds(facts.elapsed)} · {facts.rows_per_second:.2f} rows/s"
+    stats = f"{number(facts.tokens)} tokens · {duration(facts.elapsed)} · {facts.rows_per_second:.2f} rows/s"
     if facts.remaining is not None:
-        stats += f" · ~{human_seconds(facts.remaining)} remaining"
+        stats += f" · ~{duration(facts.remaining)} remaining"
     pairs += [("rows done", f"{facts.done} / {facts.total_rows}"), ("stats", stats)]
     if facts.error:
         pairs.append(("error", facts.error))
@@ -277,7 +276,8 @@ def describe_results(view: "ResultsView") -> str:
     if summary.answers_per_row:
         head.append(f"{summary.answers_per_row} answer{'s' if summary.answers_per_row > 1 else ''} per row")
     if summary.rating_mean is not None:
-        head.append(f"mean {summary.rating_column} {summary.rating_mean:.2f} over {summary.rating_count}")
+        low, high = view.scale_of(summary.rating_column)
+        head.append(f"mean {summary.rating_column} {summary.rating_mean:.2f} on {number(low)}–{number(high)} over {summary.rating_count}")
     if summary.ratings_unread:
         head.append(f"{summary.ratings_unread} ratings unread")
     head += [f"{count} {name.replace('_', ' ')}{'s' if count != 1 else ''}" for name, count in summary.failures]

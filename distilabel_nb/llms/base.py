@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import typing
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
 from distilabel_nb.display.html import HTMLRepr
-from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, known_formats
+from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, resolve_format
+from distilabel_nb.schema import Scale, task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
 ErrorKind = Literal["input", "call", "unavailable", "parse"]
@@ -39,11 +42,21 @@ class Completion:
 
 
 @dataclass
-class LLMOutput(HTMLRepr):
+class LLMOutput(HTMLRepr, Mapping):
     """The record of one generation: what was sent, what came back, what was read.
 
     ``error`` is set (and ``error_kind`` says at which step) whenever the call or the
     parse failed; ``parsed_output`` then holds whatever could be read, or ``None``.
+    ``scales`` gives the scale of each score in ``parsed_output``, from the task.
+
+    It reads as a mapping too, as distilabel 0.x's output dict did: its keys are the field
+    names (``model_name``, ``prompt_used``, ``raw_output``, ``parsed_output``, then
+    ``error``, ``usage``, ``error_kind``, ``cached``, ``scales``).
+
+    Example:
+        >>> out = LLMOutput("m", "hi", "4", {"answer": "4"})
+        >>> out["parsed_output"] == out.parsed_output, out.get("error"), list(out)[:4]
+        (True, None, ['model_name', 'prompt_used', 'raw_output', 'parsed_output'])
     """
 
     model_name: str
@@ -54,10 +67,25 @@ class LLMOutput(HTMLRepr):
     usage: dict[str, int] = field(default_factory=dict)
     error_kind: ErrorKind | None = None
     cached: bool = False
+    scales: dict[str, Scale] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _OUTPUT_KEYS:
+            raise KeyError(f"{key!r}: an LLMOutput has the keys {', '.join(_OUTPUT_KEYS)}")
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_OUTPUT_KEYS)
+
+    def __len__(self) -> int:
+        return len(_OUTPUT_KEYS)
+
+
+_OUTPUT_KEYS = tuple(f.name for f in fields(LLMOutput))
 
 
 @dataclass
@@ -94,22 +122,33 @@ class GenerationParams(BaseModel):
     seed: int | None = Field(None, description="sampling seed, where the backend supports one")
     stop: list[str] | None = Field(None, description="strings that end an answer")
 
+    def key_fields(self) -> dict[str, Any]:
+        """The parameters as a cache key holds them.
 
-def _allowed(name: str) -> str:
-    """'float >= 0.0 and <= 2.0' for a field of GenerationParams."""
-    info = GenerationParams.model_fields[name]
+        A backend's own parameters (the fields a subclass adds) count once they are set,
+        so that adding one leaves the keys of the calls that do not set it as they were.
+        """
+        shared = GenerationParams.model_fields
+        return {name: value for name, value in self.model_dump().items() if name in shared or value is not None}
+
+
+def _allowed(params_class: type[GenerationParams], name: str) -> str:
+    """'float >= 0.0 and <= 2.0' for a field of a GenerationParams class."""
+    info = params_class.model_fields[name]
     bounds = [
         f"{symbol} {getattr(constraint, attr)}"
         for constraint in info.metadata
         for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
         if hasattr(constraint, attr)
     ]
-    type_name = getattr(info.annotation, "__name__", str(info.annotation))
+    kinds = [arg for arg in typing.get_args(info.annotation) if arg is not type(None)]  # int | None: int
+    annotation = kinds[0] if len(kinds) == 1 else info.annotation
+    type_name = getattr(annotation, "__name__", str(annotation))
     return " and ".join([f"{type_name} {bounds[0]}", *bounds[1:]]) if bounds else type_name
 
 
-def make_generation_params(**values: Any) -> GenerationParams:
-    """Validate generation parameters.
+def make_generation_params(params_class: type[GenerationParams] = GenerationParams, /, **values: Any) -> GenerationParams:
+    """Validate generation parameters (the shared ones, or a backend's ``params_class``).
 
     Raises:
         ValueError: naming each bad parameter and what it allows.
@@ -121,15 +160,15 @@ def make_generation_params(**values: Any) -> GenerationParams:
         ValueError: Invalid generation parameter: temperature=3 (allowed: float >= 0.0 and <= 2.0)
     """
     try:
-        return GenerationParams(**values)
+        return params_class(**values)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "?"
             if err["type"] == "extra_forbidden":
-                problems.append(f"unknown parameter {name!r} (known: {', '.join(GenerationParams.model_fields)})")
+                problems.append(f"unknown parameter {name!r} (known: {', '.join(params_class.model_fields)})")
             else:
-                problems.append(f"{name}={values.get(name)!r} (allowed: {_allowed(name)})")
+                problems.append(f"{name}={values.get(name)!r} (allowed: {_allowed(params_class, name)})")
         raise ValueError(f"Invalid generation parameter: {'; '.join(problems)}") from None
 
 
@@ -142,15 +181,23 @@ class LLM(HTMLRepr, ABC):
             messages to the backend, which applies the model's own template).
         prompt_formatting_fn: A function ``Prompt -> str | messages``; takes precedence
             over ``prompt_format``.
-        max_concurrency: Most calls in flight at once.
+        max_concurrency: Most calls in flight at once (default: the backend's
+            ``default_max_concurrency``).
+        num_threads: distilabel 0.x's name for ``max_concurrency`` (how many requests run
+            at once, not CPU threads); giving both with different values is an error.
         cache: ``True`` (default) stores every answer and reuses it for the same call;
             ``"refresh"`` calls again and overwrites; ``False`` turns caching off; or a
             :class:`~distilabel_nb.cache.CallCache` to use a given database.
-        **generation_kwargs: See :class:`GenerationParams`.
+        **generation_kwargs: See :class:`GenerationParams` (and the backend's ``params_class``).
     """
 
     backend: ClassVar[str] = "llm"
     default_format: ClassVar[str] = CHAT_TEMPLATE
+    default_max_concurrency: ClassVar[int] = 1
+    #: The generation parameters this backend takes and sends.
+    params_class: ClassVar[type[GenerationParams]] = GenerationParams
+    #: Parameters other backends take that this one cannot send: name -> why, and what to do instead.
+    refused_params: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
@@ -158,7 +205,8 @@ class LLM(HTMLRepr, ABC):
         *,
         prompt_format: str | None = None,
         prompt_formatting_fn: FormattingFn | None = None,
-        max_concurrency: int = 1,
+        max_concurrency: int | None = None,
+        num_threads: int | None = None,
         cache: "bool | Literal['refresh'] | CallCache" = True,
         **generation_kwargs: Any,
     ):
@@ -166,16 +214,17 @@ class LLM(HTMLRepr, ABC):
             raise TypeError(f"task must be a distilabel_nb Task, got {type(task).__name__}")
         if prompt_formatting_fn is not None and not callable(prompt_formatting_fn):
             raise TypeError("prompt_formatting_fn must be callable: Prompt -> str | list[dict]")
-        fmt = prompt_format or self.default_format
-        if fmt not in known_formats():
-            raise ValueError(f"Unknown prompt format {fmt!r}. Known formats: {', '.join(known_formats())}")
-        if not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise ValueError(f"Invalid max_concurrency={max_concurrency!r} (allowed: int >= 1)")
+        fmt = resolve_format(prompt_format or self.default_format)
+        max_concurrency = self._concurrency(max_concurrency, num_threads)
+        refused = [f"{type(self).__name__} cannot send {name}: {self.refused_params[name]}"
+                   for name in generation_kwargs if name in self.refused_params]
+        if refused:
+            raise ValueError(" ".join(refused))
         self.task = task
         self.prompt_format = fmt
         self.prompt_formatting_fn = prompt_formatting_fn
         self.max_concurrency = max_concurrency
-        self.params = make_generation_params(**generation_kwargs)
+        self.params = make_generation_params(self.params_class, **generation_kwargs)
         self._semaphore: asyncio.Semaphore | None = None
         self._keyer: tuple[Any, Any] | None = None  # (what it was made for, CallCache.keyer(...))
         if isinstance(cache, CallCache):
@@ -186,6 +235,20 @@ class LLM(HTMLRepr, ABC):
             self.cache, self.cache_refresh = None, False
         else:
             raise ValueError(f"Invalid cache={cache!r} (allowed: True, False, 'refresh' or a CallCache)")
+
+    @classmethod
+    def _concurrency(cls, max_concurrency: int | None, num_threads: int | None) -> int:
+        """``max_concurrency``, or 0.x's ``num_threads``, or the backend's default; checked."""
+        if max_concurrency is not None and num_threads is not None and max_concurrency != num_threads:
+            raise ValueError(
+                f"max_concurrency={max_concurrency!r} and num_threads={num_threads!r} disagree: num_threads is "
+                "distilabel 0.x's name for max_concurrency (requests at once). Pass only one of them."
+            )
+        value = next((v for v in (max_concurrency, num_threads) if v is not None), cls.default_max_concurrency)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            name = "max_concurrency" if max_concurrency is not None else "num_threads"
+            raise ValueError(f"Invalid {name}={value!r} (allowed: int >= 1)")
+        return value
 
     @property
     def model_identity(self) -> dict[str, Any]:
@@ -310,12 +373,13 @@ class LLM(HTMLRepr, ABC):
         """``CallCache.keyer`` for this LLM as it is now: remade when its model or parameters change."""
         made_for = (self.model_identity, list(self.params.__dict__.values()))
         if self._keyer is None or self._keyer[0] != made_for:
-            keyer = CallCache.keyer(backend=self.backend, model=made_for[0], params=self.params.model_dump())
+            keyer = CallCache.keyer(backend=self.backend, model=made_for[0], params=self.params.key_fields())
             self._keyer = (made_for, keyer)
         return self._keyer[1]
 
     def _parse(self, prompt_used: FormattedPrompt, completion: Completion, inputs: dict[str, Any]) -> LLMOutput:
-        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached)
+        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached,
+                           scales=task_scales(self.task))
         try:
             output.parsed_output = self.task.parse_output_for(completion.text, inputs)
         except OutputParseError as exc:

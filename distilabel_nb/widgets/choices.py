@@ -142,15 +142,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def required_inputs(generator: Task | None, labeller: Task | None) -> list[str]:
-    """Dataset columns a run needs: the generator's inputs, then the labeller's it does not produce."""
-    needed = list(generator.input_args_names) if generator else []
-    produced = set(generator.output_args_names) if generator else set()
-    if labeller:
-        needed += [n for n in labeller.input_args_names if n not in produced and n not in needed]
-    return needed
-
-
 def guess_column(name: str, columns: Sequence[str], frame: pd.DataFrame | None = None) -> str | None:
     """The dataset column to map to task input ``name``: the same name, else the first text column."""
     if name in columns:
@@ -254,7 +245,7 @@ def build_llm(config: ModelConfig, given: LLM | None = None, typed_key: str | No
             raise ValueError("There is no pipeline LLM for this role")
         llm = copy.copy(given)  # shares the loaded model and client; own task and parameters
         llm.task = task
-        llm.params = make_generation_params(**{**given.params.model_dump(), **params})
+        llm.params = make_generation_params(type(given.params), **{**given.params.model_dump(), **params})
         llm.max_concurrency = config.max_concurrency
         if config.cache is False:
             llm.cache, llm.cache_refresh = None, False

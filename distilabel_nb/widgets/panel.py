@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
+from distilabel_nb import schema
+from distilabel_nb.cells import duration
 from distilabel_nb.llms.base import LLM
 from distilabel_nb.pipeline import Pipeline
 from distilabel_nb.run import Run, RunEvent, RunState
 from distilabel_nb.widgets import choices, views
-from distilabel_nb.widgets.progress import RunProgress, follow, format_duration, require_ipywidgets
+from distilabel_nb.widgets.progress import RunProgress, follow, require_ipywidgets
 from distilabel_nb.widgets.sections import DataSection, ModelSection
 
 if TYPE_CHECKING:
@@ -203,7 +205,7 @@ class Panel:
         except Exception as exc:  # a broken registry entry: say so, keep the panel usable
             self.preview.value = views.note("error", "Could not build the task", _readable(exc))
             return
-        names = choices.required_inputs(generator_task, labeller_task)
+        names = schema.required_inputs(generator_task, labeller_task)
         if names != list(self.data.mapping):
             self.data.set_inputs(names)
         self._render_header()
@@ -379,8 +381,9 @@ class Panel:
         positions = positions[:LATEST_ROWS]
         latest = frame.loc[positions]
         pipeline = self._pipeline
-        errors = [c for c in ("generation_error", "labelling_error") if c in frame.columns]
-        self.table.value = views.live_table(latest, positions, _table_columns(pipeline, frame), errors)
+        errors = [c for c in schema.ERROR_COLUMNS if c in frame.columns]
+        scales = {name: scale.bounds for name, scale in schema.of(frame).scores.items()}
+        self.table.value = views.live_table(latest, positions, _table_columns(pipeline, frame), errors, scales)
 
     def _over(self, run: Run, state: RunState) -> None:
         try:
@@ -391,7 +394,7 @@ class Panel:
             self.progress.update(state)
             self._refresh_table(run, state)
             rows = f"{state.done:,} row{'s' if state.done != 1 else ''}"
-            took = format_duration(state.elapsed)
+            took = duration(state.elapsed, clock=True)
             if state.status == "finished":
                 self._set_status("finished", f"{rows} in {took}")
                 failed = _failed_rows(self.result)
@@ -483,7 +486,7 @@ def _run_exception(run: Run) -> BaseException | None:
 def _failed_rows(frame: pd.DataFrame | None) -> int:
     if frame is None or frame.empty:
         return 0
-    errors = [c for c in ("generation_error", "labelling_error") if c in frame.columns]
+    errors = [c for c in schema.ERROR_COLUMNS if c in frame.columns]
     if not errors:
         return 0
     return int(frame[errors].notna().any(axis=1).sum())
@@ -494,6 +497,7 @@ def _table_columns(pipeline: Pipeline | None, frame: pd.DataFrame) -> list[tuple
     text: list[str] = []
     ratings: list[str] = []
     labeller_text: list[str] = []
+    scores = schema.of(frame).scores
     if pipeline is not None:
         if pipeline.generator is not None:
             text += list(pipeline.generator.task.input_args_names)[:1]
@@ -502,19 +506,8 @@ def _table_columns(pipeline: Pipeline | None, frame: pd.DataFrame) -> list[tuple
             if not text:
                 text += list(pipeline.labeller.task.input_args_names)
             for name in pipeline.labeller.task.output_args_names:
-                (ratings if _numeric_column(frame, name) else labeller_text).append(name)
+                (ratings if name in scores else labeller_text).append(name)
     text = [c for c in dict.fromkeys(text) if c in frame.columns][:TABLE_TEXT_COLUMNS]
     ratings = [c for c in dict.fromkeys(ratings) if c in frame.columns][:TABLE_RATING_COLUMNS]
     labeller_text = [c for c in labeller_text if c in frame.columns and c not in text][:1]
     return [(c, "text") for c in text] + [(c, "rating") for c in ratings] + [(c, "text") for c in labeller_text]
-
-
-def _numeric_column(frame: pd.DataFrame, name: str) -> bool:
-    """Whether a column holds numbers (or lists of numbers); judged by its name while all are missing."""
-    values = []
-    for cell in frame[name] if name in frame.columns else []:
-        values += list(cell) if isinstance(cell, (list, tuple)) else [cell]
-    present = [v for v in values if not views.is_missing(v)]
-    if not present:
-        return any(word in name.lower() for word in ("rating", "score", "grade"))
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)

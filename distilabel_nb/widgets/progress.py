@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from distilabel_nb.cells import duration
 from distilabel_nb.run import Run, RunState
 from distilabel_nb.widgets import views
 
@@ -39,21 +40,6 @@ def require_ipywidgets():
     except ImportError as exc:
         raise ImportError(INSTALL_HINT) from exc
     return ipywidgets
-
-
-def format_duration(seconds: float | None) -> str:
-    """``0:07``, ``12:30``, ``1:02:03``; ``—`` when unknown.
-
-    Example:
-        >>> format_duration(75.4), format_duration(3723), format_duration(None)
-        ('1:15', '1:02:03', '—')
-    """
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "—"
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @dataclass(frozen=True)
@@ -81,10 +67,10 @@ class ProgressFacts:
             (rate, "rows/s", False),
             (f"{self.tokens:,}", "tokens", False),
             (f"{self.failures:,}", "failed" if self.failures else "failures", self.failures > 0),
-            (format_duration(self.elapsed), "elapsed", False),
+            (duration(self.elapsed, clock=True), "elapsed", False),
         ]
         if not over:
-            left = format_duration(self.remaining)
+            left = duration(self.remaining, clock=True)
             items.append(("~" + left if self.remaining is not None else left, "left", False))
         return items
 

@@ -9,7 +9,7 @@ with the human columns added, ready for :func:`distilabel_nb.agreement.agreement
 
 Example:
     >>> import pandas as pd, tempfile, os
-    >>> df = pd.DataFrame({"input": ["2 + 2?"], "generations": [["4", "5"]], "rating": [[5.0, 1.0]]})
+    >>> df = pd.DataFrame({"input": ["2 + 2?"], "generations": [["4", "5"]], "rating": [[5, 1]]})
     >>> path = os.path.join(tempfile.mkdtemp(), "review.jsonl")
     >>> review = Review(df, save_to=path, reviewer="ana")
     >>> review.rating_inputs[0].value = 5
@@ -32,6 +32,8 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
+from distilabel_nb import schema
+from distilabel_nb.cells import as_list, is_missing
 from distilabel_nb.display.html import escape
 from distilabel_nb.triage import ordered
 
@@ -55,22 +57,6 @@ def _ipywidgets() -> Any:
 
 
 # -- rows and their identity --------------------------------------------------
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _as_list(value: Any) -> list[Any]:
-    """Generations (or per-generation values) of a cell as a list; a missing cell is ``[]``."""
-    if _missing(value):
-        return []
-    if isinstance(value, str):
-        return [value]
-    try:
-        return list(value)
-    except TypeError:
-        return [value]
-
 
 def _plain(value: Any) -> Any:
     """A JSON-friendly form of an index label (numpy scalars, tuples, timestamps)."""
@@ -117,6 +103,12 @@ class ScaleStep:
     @property
     def tooltip(self) -> str:
         return ": ".join(part for part in (self.button_text, self.description) if part)
+
+
+def _steps(scale: "schema.Scale | None") -> list[int]:
+    """The whole numbers a person picks from on ``scale`` (its ends rounded in), or ``[]``."""
+    steps = list(range(math.ceil(scale.low), math.floor(scale.high) + 1)) if scale is not None else []
+    return steps if 3 <= len(steps) <= 21 else []
 
 
 def _scale(scale: Iterable[Any]) -> list[ScaleStep]:
@@ -199,14 +191,15 @@ _TEXT = ("white-space: pre-wrap; word-break: break-word; max-height: 240px; over
 
 
 def _rating_badge(value: Any, low: float, high: float) -> str:
-    if _missing(value):
+    if is_missing(value):
         return f'<span style="{_MUTED} font-weight: 600;">none</span>'
     try:
         number = float(value)
     except (TypeError, ValueError):
         return f"<b>{escape(value)}</b>"
     share = 0.5 if high <= low else min(max((number - low) / (high - low), 0.0), 1.0)
-    return (f'<span style="display: inline-block; min-width: 22px; text-align: center; padding: 0 7px; line-height: 20px; '
+    return (f'<span title="{escape(f"{number:g} on {low:g}–{high:g}")}" style="display: inline-block; min-width: 22px; '
+            f'text-align: center; padding: 0 7px; line-height: 20px; '
             f'border-radius: 10px; color: #fff; font-weight: 600; background: hsl({120 * share:.0f}, 55%, 38%);">'
             f"{escape(f'{number:g}')}</span>")
 
@@ -240,7 +233,7 @@ def _generation_html(number: int, text: Any, ai: dict[str, Any] | None, low: flo
         model = f' <span style="{_MUTED}">({escape(ai["model"])})</span>' if ai.get("model") else ""
         rationale = ai.get("rationale")
         why = (f'<div style="{_MUTED} font-style: italic; margin-top: 3px; white-space: pre-wrap;">{escape(rationale)}</div>'
-               if not _missing(rationale) and rationale else "")
+               if not is_missing(rationale) and rationale else "")
         error = (f'<div style="color: #b42318; margin-top: 3px;">{escape(ai["error"])}</div>' if ai.get("error") else "")
         ai_html = (f'<div style="margin-top: 8px; padding-top: 6px; border-top: 1px dashed var(--jp-border-color2, #d0d7de); font-size: 12px;">'
                    f'AI rating {_rating_badge(ai.get("rating"), low, high)}{model}{why}{error}</div>')
@@ -274,11 +267,14 @@ class Review:
         reviewer: The reviewer's name, stored with each answer (editable in the widget).
         mode: ``"rate"``: a rating for every generation; ``"best"``: pick the best generation.
         scale: The ratings a reviewer can give, lowest first: numbers, ``(value, label)``
-            pairs, or rating levels such as ``UltraFeedbackTask().ratings``.
+            pairs, or rating levels such as ``UltraFeedbackTask().ratings``. By default the
+            whole numbers of the AI rating column's scale (the labeller's, from ``df.attrs``),
+            else 1 to 5.
         show_ai: Show the AI's ratings and rationales; ``False`` for a blind review.
         instruction_column: The column with the instruction.
         generations_column: The column with the list of generations.
-        rating_column: The column with the AI's ratings (shown when present).
+        rating_column: The column with the AI's ratings (shown when present). By default the
+            result schema's score column (``score`` for critiques), else ``rating``.
         rationale_column: The column with the AI's rationales (shown when present).
         on_mismatch: When a saved answer belongs to a row whose instruction or generations
             have changed since: ``"raise"`` (default) or ``"ignore"`` (start those rows afresh;
@@ -298,9 +294,9 @@ class Review:
     """
 
     def __init__(self, df: pd.DataFrame, save_to: str | os.PathLike[str] = "review.jsonl", *,
-                 reviewer: str = "", mode: str = "rate", scale: Iterable[Any] = (1, 2, 3, 4, 5),
+                 reviewer: str = "", mode: str = "rate", scale: Iterable[Any] | None = None,
                  show_ai: bool = True, instruction_column: str = "input",
-                 generations_column: str = "generations", rating_column: str = "rating",
+                 generations_column: str = "generations", rating_column: str | None = None,
                  rationale_column: str = "rationale", on_mismatch: str = "raise", order: Any = None):
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"Review takes a pandas DataFrame, not {type(df).__name__}.")
@@ -315,8 +311,15 @@ class Review:
             raise ValueError(f"mode must be one of {list(MODES)}, not {mode!r}.")
         if on_mismatch not in ("raise", "ignore"):
             raise ValueError(f"on_mismatch must be 'raise' or 'ignore', not {on_mismatch!r}.")
-        self.df = ordered(df, order, column=rating_column)
         self.mode = mode
+        found = schema.of(df)
+        rating_column = rating_column or found.score_column or "rating"
+        self.df = ordered(df, order, column=rating_column)
+        ai_scale = found.scale(rating_column)
+        #: The AI ratings' ``(low, high)``, for their badges.
+        self.ai_range = ai_scale.bounds if ai_scale is not None else None
+        if scale is None:
+            scale = _steps(ai_scale) or (1, 2, 3, 4, 5)
         self.scale = _scale(scale)
         self.show_ai = show_ai
         self.columns = {"instruction": instruction_column, "generations": generations_column,
@@ -338,7 +341,7 @@ class Review:
         return self.file.path
 
     def _generations(self, position: int) -> list[Any]:
-        return _as_list(self.df[self.columns["generations"]].iat[position])
+        return as_list(self.df[self.columns["generations"]].iat[position])
 
     def _cell(self, column_key: str, position: int) -> Any:
         column = self.columns.get(column_key, column_key)
@@ -347,14 +350,14 @@ class Review:
     def _ai(self, position: int, generation: int) -> dict[str, Any] | None:
         if not self.show_ai or self.columns["rating"] not in self.df.columns:
             return None
-        ratings = _as_list(self._cell("rating", position))
-        rationales = _as_list(self._cell("rationale", position))
+        ratings = as_list(self._cell("rating", position))
+        rationales = as_list(self._cell("rationale", position))
         error = self._cell("labelling_error", position)
         model = self._cell("labelling_model", position)
         return {"rating": ratings[generation] if generation < len(ratings) else None,
                 "rationale": rationales[generation] if generation < len(rationales) else None,
-                "error": f"labelling_error: {error}" if not ratings and not _missing(error) and error else None,
-                "model": None if _missing(model) else model}
+                "error": f"labelling_error: {error}" if not ratings and not is_missing(error) and error else None,
+                "model": None if is_missing(model) else model}
 
     def _resume(self, on_mismatch: str) -> None:
         saved = self.file.load()
@@ -448,7 +451,7 @@ class Review:
             old.close()
         self.rating_inputs, self.best_input = [], None
         generations = self._generations(position)
-        low, high = self.scale[0].value, self.scale[-1].value
+        low, high = self.ai_range or (self.scale[0].value, self.scale[-1].value)
         children: list[Any] = []
         for number, text in enumerate(generations):
             card = w.HTML(_generation_html(number + 1, text, self._ai(position, number), low, high))
@@ -464,7 +467,7 @@ class Review:
                 children.append(card)
         if not generations:
             error = self._cell("generation_error", position)
-            reason = f" ({error})" if not _missing(error) and error else ""
+            reason = f" ({error})" if not is_missing(error) and error else ""
             children.append(w.HTML(f'<div style="{_FONT} {_BOX} color: #b42318;">This row has no generations'
                                    f"{escape(reason)}. Skip it.</div>"))
         elif self.mode == "best":

@@ -9,11 +9,12 @@ fallbacks), so the panel follows the light and dark themes.
 from __future__ import annotations
 
 import json
-import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from distilabel_nb.cells import is_missing, number
+from distilabel_nb.cells import plain as scalar_text
 from distilabel_nb.display.html import escape
 
 #: Longest text shown in one table cell before it is cut (full text is in ``panel.result``).
@@ -104,22 +105,13 @@ def shorten(text: str, limit: int = CELL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def plain(value: Any) -> str:
-    """A cell value as short readable text (lists joined, missing values as "")."""
-    if is_missing(value):
-        return ""
+    """A table cell as short text: lists joined with ``|``, dicts as JSON, a missing value as ``""``."""
     if isinstance(value, (list, tuple)):
-        parts = [plain(v) for v in value]
-        return " | ".join(p if p else "—" for p in parts)
+        return " | ".join(plain(v) or "—" for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, default=str)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return scalar_text(value, missing="")
 
 
 # -- header --
@@ -251,22 +243,25 @@ def prompt_error(title: str, message: str) -> str:
 
 # -- live table --
 
-def ratings_html(value: Any) -> str:
-    """Ratings as small badges; anything else as escaped text."""
+def ratings_html(value: Any, scale: tuple[float, float] | None = None) -> str:
+    """Ratings as small badges (titled "4 on 1–10" when the ``(low, high)`` scale is known); anything else as escaped text."""
     values = value if isinstance(value, (list, tuple)) else [value]
+    on = f" on {number(scale[0])}–{number(scale[1])}" if scale is not None else ""
     if values and all(is_missing(v) or isinstance(v, (int, float)) for v in values):
         return "".join(
-            '<span class="dnb-rating">?</span>' if is_missing(v) else f'<span class="dnb-rating">{escape(f"{v:g}")}</span>'
+            f'<span class="dnb-rating" title="not read{escape(on)}">?</span>' if is_missing(v)
+            else f'<span class="dnb-rating" title="{escape(number(v) + on)}">{escape(number(v))}</span>'
             for v in values
         )
     return escape(shorten(plain(value)))
 
 
 def live_table(frame: pd.DataFrame, positions: Sequence[int], columns: Sequence[tuple[str, str]],
-               error_columns: Sequence[str]) -> str:
+               error_columns: Sequence[str], scales: Mapping[str, tuple[float, float]] | None = None) -> str:
     """The latest finished rows (``positions``: their input positions, newest first).
 
-    ``columns`` are ``(name, kind)`` pairs, kind ``"text"`` or ``"rating"`` (shown as badges).
+    ``columns`` are ``(name, kind)`` pairs, kind ``"text"`` or ``"rating"`` (shown as badges,
+    on the column's ``(low, high)`` from ``scales``).
     """
     if not len(frame):
         return '<div class="dnb-empty">Finished rows appear here as they complete.</div>'
@@ -278,7 +273,7 @@ def live_table(frame: pd.DataFrame, positions: Sequence[int], columns: Sequence[
         for name, kind in columns:
             value = record.get(name)
             if kind == "rating":
-                cells.append(("", ratings_html(value)))
+                cells.append(("", ratings_html(value, (scales or {}).get(name))))
                 continue
             if isinstance(value, (list, tuple)) and len(value) > 1:
                 text = plain(value[0]) + f"  (+{len(value) - 1} more)"
