@@ -33,6 +33,7 @@ import pandas as pd
 
 from distilabel_nb import schema
 from distilabel_nb.cells import as_list, is_missing
+from distilabel_nb.triage import ordered
 
 #: Columns that :meth:`ReviewStore.to_dataframe` adds.
 HUMAN_COLUMNS = ("human_rating", "human_best", "human_note", "reviewer", "reviewed_at", "review_status")
@@ -187,6 +188,8 @@ class ReviewStore:
             numbers of the AI rating column's scale (the labeller's, from ``df.attrs``), else 1 to 5.
         on_mismatch: When a saved answer belongs to a row whose instruction or generations
             have changed since: ``"raise"`` or ``"ignore"`` (start those rows afresh).
+        order: The order of the rows (:func:`distilabel_nb.triage.ordered`): as given
+            (``None``), ``"doubtful"``, a position audit or a list of index labels.
 
     Raises:
         ValueError: for missing columns, a duplicated index, a saved rating off the scale.
@@ -194,7 +197,7 @@ class ReviewStore:
     """
 
     def __init__(self, df: pd.DataFrame, path: str | os.PathLike[str], *, columns: dict[str, str | None] | None = None,
-                 scale: Iterable[Any] | None = None, on_mismatch: str = "raise"):
+                 scale: Iterable[Any] | None = None, on_mismatch: str = "raise", order: Any = None):
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"Review takes a pandas DataFrame, not {type(df).__name__}.")
         given = {key: name for key, name in (columns or {}).items() if name is not None}
@@ -210,14 +213,14 @@ class ReviewStore:
                              "use df.reset_index(drop=True) (and keep that index for later sessions).")
         if on_mismatch not in ("raise", "ignore"):
             raise ValueError(f"on_mismatch must be 'raise' or 'ignore', not {on_mismatch!r}.")
-        self.df = df
+        self.df = ordered(df, order, column=self.columns["rating"])
         ai_scale = found.scale(self.columns["rating"])
         #: The AI ratings' ``(low, high)``, for their badges (``None`` when the schema has no scale for them).
         self.ai_range = ai_scale.bounds if ai_scale is not None else None
         self.scale = scale_steps(scale if scale is not None else _steps(ai_scale) or (1, 2, 3, 4, 5))
         self.file = ReviewFile(path)
-        self._ids = [row_id(label) for label in df.index]
-        self._prints = [fingerprint(self.cell("instruction", i), self.generations(i)) for i in range(len(df))]
+        self._ids = [row_id(label) for label in self.df.index]
+        self._prints = [fingerprint(self.cell("instruction", i), self.generations(i)) for i in range(len(self.df))]
         self._answers: dict[int, dict[str, Any]] = {}
         self.changed = 0  # saved answers for rows that read differently now (not used)
         self.not_in_df = 0  # saved answers for rows this DataFrame does not have

@@ -83,6 +83,16 @@ def test_a_changed_row_is_refused_or_started_afresh(tmp_path, frame):
     assert subset.not_in_df == 1 and "1 row(s) not in this DataFrame" in subset.opening_notes()[0]
 
 
+def test_rows_in_review_order_keep_their_answers(tmp_path, frame):
+    path = tmp_path / "r.jsonl"
+    open_store(frame, path).save(1, complete=True, mode="rate", rating=[3, 3])  # row "b"
+    again = open_store(frame, path, order=["b", "c", "a"])
+    assert list(again.df.index) == ["b", "c", "a"] and again.status(0) == "reviewed"
+    assert again.first_open_position() == 1 and list(again.to_dataframe().index) == ["b", "c", "a"]
+    with pytest.raises(ValueError, match="labels not in the DataFrame"):
+        open_store(frame, path, order=["z"])
+
+
 def test_a_half_written_line_is_skipped_and_never_glued_to(tmp_path, frame):
     path = tmp_path / "r.jsonl"
     open_store(frame, path).save(0, complete=True, mode="rate", rating=[5, 1])

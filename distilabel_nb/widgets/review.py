@@ -71,6 +71,10 @@ class Review:
         on_mismatch: When a saved answer belongs to a row whose instruction or generations
             have changed since: ``"raise"`` (default) or ``"ignore"`` (start those rows afresh;
             the old answers stay in the file).
+        order: The order of the rows: as given (``None``), ``"doubtful"`` (ties and near-ties
+            first), a position audit (its flipped rows first, then ties and near-ties; see
+            :func:`distilabel_nb.triage.review_order`) or a list of index labels.
+            :meth:`to_dataframe` keeps that order.
 
     Raises:
         ValueError: for missing columns, a duplicated index, a bad mode or scale.
@@ -86,12 +90,12 @@ class Review:
                  reviewer: str = "", mode: str = "rate", scale: Iterable[Any] | None = None,
                  show_ai: bool = True, instruction_column: str = "input",
                  generations_column: str = "generations", rating_column: str | None = None,
-                 rationale_column: str = "rationale", on_mismatch: str = "raise"):
+                 rationale_column: str = "rationale", on_mismatch: str = "raise", order: Any = None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {list(MODES)}, not {mode!r}.")
         columns = {"instruction": instruction_column, "generations": generations_column,
                    "rating": rating_column, "rationale": rationale_column}
-        self.store = ReviewStore(df, save_to, columns=columns, scale=scale, on_mismatch=on_mismatch)
+        self.store = ReviewStore(df, save_to, columns=columns, scale=scale, on_mismatch=on_mismatch, order=order)
         self.df, self.scale = self.store.df, self.store.scale
         self.mode = mode
         self.show_ai = show_ai
