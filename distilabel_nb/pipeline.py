@@ -14,19 +14,20 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from distilabel_nb import schema
 from distilabel_nb.dataset import dataset_records
-from distilabel_nb.display.html import HTMLRepr
 from distilabel_nb.errors import DryRunError, InvalidArgument, RunInterrupted, UserError
 from distilabel_nb.executors import RunOptions, executor_for
 from distilabel_nb.llms.base import LLM, LLMOutput
 from distilabel_nb.progress_bars import ProgressBars
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.run import Run
 
 __all__ = ["DryRunError", "Pipeline", "dataset_records", "pipeline"]
 
-GENERATION_COLUMNS = ["generation_model", "generation_prompt", "raw_generation_responses"]
+GENERATION_COLUMNS = list(schema.GENERATION_PROVENANCE)
 NOT_LABELLED = "not labelled: the generation failed (see generation_error)"
-LABELLING_COLUMNS = ["labelling_model", "labelling_prompt", "raw_labelling_response"]
+LABELLING_COLUMNS = list(schema.LABELLING_PROVENANCE)
 #: Seconds an interrupted ``generate()`` waits for the run to stop before taking the rows it has.
 STOP_SECONDS = 10
 
@@ -81,11 +82,14 @@ class Pipeline(HTMLRepr):
 
     def required_columns(self) -> list[str]:
         """Dataset columns the run needs: the generator's inputs, and the labeller's that the generator does not make."""
-        needed = list(self.generator.task.input_args_names) if self.generator else []
-        produced = set(self.generator.task.output_args_names) if self.generator else set()
-        if self.labeller:
-            needed += [n for n in self.labeller.task.input_args_names if n not in produced and n not in needed]
-        return needed
+        return schema.required_inputs(*self._tasks())
+
+    def _tasks(self) -> tuple[Any, Any]:
+        return (self.generator.task if self.generator else None, self.labeller.task if self.labeller else None)
+
+    def result_schema(self, columns: Sequence[str]) -> schema.ResultSchema:
+        """The :class:`~distilabel_nb.schema.ResultSchema` of a run over a dataset with ``columns``."""
+        return schema.for_tasks(columns, *self._tasks())
 
     def check_columns(self, columns: Sequence[str]) -> None:
         """Raise an :class:`~distilabel_nb.errors.InvalidArgument` (a ``ValueError``) naming missing and available columns."""
@@ -141,12 +145,13 @@ class Pipeline(HTMLRepr):
             index_name: The name of the dataset's index.
         """
         all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns()))
+        result_schema = self.result_schema(columns)
 
         def build(rows: dict[int, dict[str, Any]]) -> pd.DataFrame:
             positions = sorted(rows)
             frame = pd.DataFrame([rows[p] for p in positions], columns=all_columns)
             frame.index = pd.Index([labels[p] for p in positions], name=index_name)
-            return frame
+            return schema.attach(frame, result_schema)
 
         return build
 

@@ -128,7 +128,7 @@ def test_parsing_is_reapplied_to_cached_answers(scripted_llm, monkeypatch):
     # a later parser accepts 1-10: the stored answer is read again, no new call
     monkeypatch.setattr(UltraFeedbackTask, "rating_range", property(lambda self: (1, 10)))
     (out,) = llm.generate(row)[0]
-    assert out.cached and out.ok and out.parsed_output == {"rating": [9.0], "rationale": ["great"]}
+    assert out.cached and out.ok and out.parsed_output == {"rating": [9], "rationale": ["great"]}
     assert len(llm.history) == 1
 
 

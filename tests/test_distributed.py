@@ -21,9 +21,10 @@ distributed = pytest.importorskip("dask.distributed")
 
 from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask  # noqa: E402
 from distilabel_nb import distributed as dist  # noqa: E402
+from distilabel_nb import schema  # noqa: E402
 from distilabel_nb.cache import CallCache  # noqa: E402
 from distilabel_nb.errors import RunInterrupted  # noqa: E402
-from distilabel_nb.stub_server import StubServer  # noqa: E402
+from distilabel_nb.testing import StubServer  # noqa: E402
 
 
 PACKAGE = os.path.dirname(dist.__file__) + os.sep
@@ -103,6 +104,7 @@ def test_stub_server_dask_dataframe_same_as_local_run(client):
     assert [len(g) for g in distributed_rows["generations"]] == [2] * 12  # lists stay lists
     pd.testing.assert_frame_equal(distributed_rows, local, check_dtype=False)
     assert list(distributed_rows.index) == list(range(100, 112)) and distributed_rows.index.name == "id"
+    assert schema.attached(distributed_rows) == schema.attached(local) is not None  # the result schema, as for a local run
 
 
 def test_as_pandas_is_the_local_result_exactly(client):
@@ -112,6 +114,7 @@ def test_as_pandas_is_the_local_result_exactly(client):
         local = stub_pipeline(server, cache=False).generate(data, display_progress_bar=False)
     assert isinstance(result, pd.DataFrame)
     pd.testing.assert_frame_equal(result, local)
+    assert result.attrs == local.attrs and schema.attached(result).scores  # the labeller's scale came back from the workers
 
 
 def test_list_of_dicts_with_client_comes_back_as_pandas_and_reruns_from_cache(client):

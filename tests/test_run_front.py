@@ -176,7 +176,7 @@ def test_the_generating_bar_stops_its_clock_when_generation_is_over():
 KERNEL_CELL = textwrap.dedent("""
     import threading, time
     from distilabel_nb import OpenAILLM, Pipeline, TextGenerationTask
-    from distilabel_nb.stub_server import StubServer
+    from distilabel_nb.testing import StubServer
 
     server = StubServer(model="stub-model", latency=0.4).start()
     pipe = Pipeline(generator=OpenAILLM("stub-model", TextGenerationTask(), base_url=server.base_url,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from distilabel_nb import schema
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import InvalidArgument, InvalidType, MissingDependency
 from distilabel_nb.executors.base import Executor, RunOptions
@@ -102,9 +103,10 @@ def _meta(pipe: Pipeline, ddf: "dd.DataFrame") -> pd.DataFrame:
     added = pipe.generated_columns() + pipe.labelled_columns()
     columns = list(dict.fromkeys([*ddf.columns, *added]))
     empty = ddf._meta
-    return pd.DataFrame(
+    meta = pd.DataFrame(
         {c: pd.Series(dtype=object) if c in added else empty[c] for c in columns}, index=empty.index, columns=columns
     )
+    return schema.attach(meta, pipe.result_schema([str(c) for c in ddf.columns]))
 
 
 def _shippable(pipe: Pipeline) -> tuple[bytes, str]:

@@ -9,7 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from distilabel_nb.llms.base import LLM, BackendUnavailable, Completion, ErrorKind
+from pydantic import Field
+
+from distilabel_nb.llms.base import LLM, BackendFacts, BackendUnavailable, Completion, ErrorKind, GenerationParams
 from distilabel_nb.llms.models import DEFAULT_MODEL_NAME, INSTALL_HINT, default_model_path
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
@@ -40,6 +42,18 @@ def _grammar_for(schema: dict[str, Any]):
     return _grammar_from_json(json.dumps(schema))
 
 
+class LlamaCppParams(GenerationParams):
+    """The shared generation parameters, plus llama.cpp's own samplers (``None``: llama.cpp's default)."""
+
+    top_k: int | None = Field(None, ge=0, description="sample from the k likeliest tokens; 0 turns it off")
+    repeat_penalty: float | None = Field(None, gt=0.0, description="penalty on repeated tokens; 1.0 is none")
+    min_p: float | None = Field(None, ge=0.0, le=1.0, description="drop tokens below this share of the likeliest")
+
+
+#: The LlamaCppParams fields llama.cpp's calls take under the same name.
+_OWN_SAMPLERS = ("top_k", "repeat_penalty", "min_p")
+
+
 class LlamaCppLLM(LLM):
     """A GGUF model run in-process by llama.cpp.
 
@@ -51,20 +65,23 @@ class LlamaCppLLM(LLM):
         model: ``None`` for the bundled SmolLM2-135M-Instruct, a path to a ``.gguf``
             file, or a loaded ``llama_cpp.Llama``.
         n_ctx: Context window in tokens (when this class loads the model).
-        n_threads: CPU threads for llama.cpp (default: its own choice).
-        **kwargs: Prompt format and generation parameters, see :class:`LLM`.
+        n_threads: CPU threads for llama.cpp (default: its own choice). Not 0.x's
+            ``num_threads``, which is ``max_concurrency`` here.
+        **kwargs: Prompt format and generation parameters, see :class:`LLM`; also
+            llama.cpp's ``top_k``, ``repeat_penalty`` and ``min_p`` (:class:`LlamaCppParams`).
 
     Raises:
         FileNotFoundError: when the model file does not exist.
 
     Example:
         >>> from distilabel_nb import LlamaCppLLM, TextGenerationTask
-        >>> llm = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=32)
+        >>> llm = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=32, top_k=40, repeat_penalty=1.1)
         >>> llm.model_name
         'SmolLM2-135M-Instruct'
     """
 
     backend = "llama.cpp"
+    params_class = LlamaCppParams
 
     def __init__(
         self,
@@ -110,6 +127,11 @@ class LlamaCppLLM(LLM):
         stat = self.model_path.stat()
         return {"path": str(self.model_path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
+    def facts(self) -> BackendFacts:
+        settings = tuple((name, "auto" if value is None else f"{value:,}")
+                         for name, value in (("n_ctx", self.n_ctx), ("n_threads", self.n_threads)))
+        return BackendFacts(self.backend, "local file", str(self.model_path), settings)
+
     @property
     def llama(self) -> "llama_cpp.Llama":
         """The loaded ``llama_cpp.Llama`` (loads the model on first access)."""
@@ -139,6 +161,7 @@ class LlamaCppLLM(LLM):
             # One seed per answer: the same seed for every answer would repeat the first one.
             seed=None if p.seed is None else p.seed + generation_index,
             stop=p.stop or [],
+            **{name: getattr(p, name) for name in _OWN_SAMPLERS if getattr(p, name) is not None},
         )
 
     def _complete_blocking(
