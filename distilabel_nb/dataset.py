@@ -44,7 +44,7 @@ def dataset_records(dataset: Any, column: str = "input") -> tuple[list[dict[str,
 def _not_a_dict(position: int, row: Any, column: str) -> str:
     kind = type(row).__name__
     if isinstance(row, str):
-        return (f"dataset rows must be dicts; row {position} is a str ({row[:40]!r}). For a list of texts, pass "
+        return (f"dataset rows must be dicts; row {position} is str ({row[:40]!r}). For a list of texts, pass "
                 f"pd.DataFrame({{{column!r}: texts}}) or [{{{column!r}: text}} for text in texts]")
     return f"dataset rows must be dicts; row {position} is {kind}. Pass a pandas DataFrame or a list of dicts"
 

@@ -48,7 +48,7 @@ MISTAKES = [
     pytest.param([{"question": "hi"}], {}, ValueError,
                  ["missing column(s) ['input']", "available columns: ['question']", "df.rename(columns="], id="missing-column"),
     pytest.param(["a", "b"], {}, TypeError,
-                 ["row 0 is a str ('a')", "pd.DataFrame({'input': texts})", "[{'input': text} for text in texts]"], id="list-of-texts"),
+                 ["row 0 is str ('a')", "pd.DataFrame({'input': texts})", "[{'input': text} for text in texts]"], id="list-of-texts"),
     pytest.param("What is 2 + 2?", {}, TypeError,
                  ["Unsupported dataset type str", "pd.DataFrame({'input': ['What is 2 + 2?']})"], id="a-text"),
     pytest.param({"input": ["a", "b"]}, {}, TypeError, ["dict of columns, pass pd.DataFrame(data)"], id="dict-of-columns"),
