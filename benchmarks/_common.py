@@ -25,13 +25,13 @@ MODEL = "stub-model"
 
 @contextlib.contextmanager
 def stub_server(latency: float = 0.02, model: str = MODEL) -> Iterator[str]:
-    """Run ``python -m distilabel_nb.stub_server`` in its own process; yield its base URL.
+    """Run ``python -m distilabel_nb.testing`` in its own process; yield its base URL.
 
     A separate process keeps the server off the client's interpreter lock, so the client
     is what is measured.
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "distilabel_nb.stub_server", "--port", "0", "--latency", str(latency), "--model", model],
+        [sys.executable, "-m", "distilabel_nb.testing", "--port", "0", "--latency", str(latency), "--model", model],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
     )
     try:

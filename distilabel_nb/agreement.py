@@ -27,7 +27,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from distilabel_nb.display.html import escape
+from distilabel_nb import schema
+from distilabel_nb.cells import is_missing
+from distilabel_nb.rich_repr import HTMLRepr
 
 INSTALL_HINT = "pip install 'distilabel_nb[experiments]'"
 
@@ -58,20 +60,23 @@ def label_text(value: float) -> str:
     return f"{value:g}"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _whole(value: float) -> int | float:
+    """``4.0`` -> ``4`` (a rating on the scale, as an ``int``); ``7.5`` stays."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
 # -- pairing ----------------------------------------------------------------
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
 
 def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple, np.ndarray, pd.Series))
 
 
 def _number(value: Any, column: str, row: Any) -> float | None:
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
         raise ValueError(f"{column!r} at row {row!r} holds {value!r}, which is not a number; "
@@ -103,7 +108,9 @@ def pair_ratings(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating") -
 
     Returns:
         ``(pairs, counts)``: every pair (columns ``row``, ``generation``, ``a``, ``b``; missing
-        sides are NaN) and the counts ``total``, ``missing_a``, ``missing_b``, ``missing_both``.
+        sides are ``<NA>``; ``a`` and ``b`` are nullable integers (``Int64``) when every rating
+        is a whole number, floats otherwise) and the counts ``total``, ``missing_a``,
+        ``missing_b``, ``missing_both``.
 
     Raises:
         ValueError: when a row holds a list on one side and one number on the other, when the
@@ -121,7 +128,7 @@ def pair_ratings(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating") -
             rows += [(row, i, _number(x, a_name, row), _number(y, b_name, row)) for i, (x, y) in enumerate(zip(va, vb))]
         elif a_list or b_list:
             values, other, other_name = (va, vb, b_name) if a_list else (vb, va, a_name)
-            if not _is_missing(other):
+            if not is_missing(other):
                 raise ValueError(f"row {row!r}: {a_name!r} and {b_name!r} differ in shape: one holds a list "
                                  f"(one rating per generation), the other the single value {other!r}.")
             for i, x in enumerate(values):
@@ -131,26 +138,33 @@ def pair_ratings(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating") -
             rows.append((row, None, _number(va, a_name, row), _number(vb, b_name, row)))
     pairs = pd.DataFrame(rows, columns=["row", "generation", "a", "b"])
     pairs["generation"] = pairs["generation"].astype("Int64")
-    pairs[["a", "b"]] = pairs[["a", "b"]].astype(float)
+    values = pairs[["a", "b"]].astype(float)
+    whole = bool(np.all(np.isnan(values.to_numpy()) | (np.mod(values.to_numpy(), 1) == 0)))
+    pairs[["a", "b"]] = values.astype("Int64") if whole else values
     miss_a, miss_b = pairs["a"].isna(), pairs["b"].isna()
     counts = {"total": len(pairs), "missing_a": int(miss_a.sum()), "missing_b": int(miss_b.sum()),
               "missing_both": int((miss_a & miss_b).sum())}
     return pairs, counts
 
 
-def _default_labels(values: np.ndarray) -> list[float]:
-    """Observed ratings; for whole numbers the full range between the lowest and highest,
+def _default_labels(values: np.ndarray, scales: Sequence[schema.Scale | None] = ()) -> list[int | float]:
+    """The whole numbers of the rated columns' scale (from the result schema) when every rating is one of them;
+    else the observed ratings, for whole numbers the full range between the lowest and highest,
     so that weighted kappa sees the real distances on the scale."""
     observed = sorted(set(values.tolist()))
-    if observed and all(float(v).is_integer() for v in observed):
-        return [float(v) for v in range(int(observed[0]), int(observed[-1]) + 1)]
-    return observed
+    whole = all(float(v).is_integer() for v in observed)
+    for scale in scales:
+        if scale is not None and whole and all(scale.low <= v <= scale.high for v in observed):
+            return list(range(math.ceil(scale.low), math.floor(scale.high) + 1))
+    if observed and whole:
+        return list(range(int(observed[0]), int(observed[-1]) + 1))
+    return [_whole(v) for v in observed]
 
 
 # -- the result -------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Agreement:
+class Agreement(HTMLRepr):
     """Agreement statistics between two rating columns (see :func:`agreement`).
 
     Fractions are in [0, 1]; a statistic that is undefined for the data (no pairs, or a
@@ -161,7 +175,7 @@ class Agreement:
 
     a: str
     b: str
-    labels: list[float]
+    labels: list[int | float]
     n: int
     n_rows: int
     n_total: int
@@ -203,8 +217,8 @@ class Agreement:
                  "kappa_quadratic", "spearman", "spearman_p", "kendall", "kendall_p")
         return {name: getattr(self, name) for name in names}
 
-    def _metric_groups(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
-        """(group, [(name, value, note)]) for the text and HTML views."""
+    def metric_groups(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        """``(group, [(name, value, note)])``: the numbers as the text and the HTML card show them."""
         def pct(x: float) -> str:
             return "—" if math.isnan(x) else f"{100 * x:.1f}%"
 
@@ -236,13 +250,10 @@ class Agreement:
         lines = [f"Agreement({self.a} vs {self.b}: {_count(self.n, 'pair')} from {_count(self.n_rows, 'row')}; "
                  f"{self.dropped_text()})"]
         rows = [(f"Cohen's κ, {name}" if group == "Cohen's κ" else name, value, note)
-                for group, metrics in self._metric_groups() for name, value, note in metrics]
+                for group, metrics in self.metric_groups() for name, value, note in metrics]
         width = max(len(name) for name, _, _ in rows)
         lines += [f"  {name:<{width}}  {value:>7}  {note}".rstrip() for name, value, note in rows]
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return agreement_card(self)
 
     def plot(self, *, figsize: tuple[float, float] = (11.0, 4.2)) -> Any:
         """Rating distributions of both sides (left) and the confusion heatmap (right).
@@ -299,7 +310,9 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
         b: The other side, the same way.
         labels: The rating scale, lowest first (e.g. ``[1, 2, 3, 4, 5]``). Weighted kappa
             weighs a disagreement by the distance between positions on this scale. By default
-            the observed ratings, filled in to the whole range when they are whole numbers.
+            the whole numbers of ``a``'s (or ``b``'s) scale in the result schema (the labeller's:
+            1 to 5 for UltraFeedback, 1 to 10 for JudgeLM) when every rating is one, else the
+            observed ratings, filled in to the whole range when they are whole numbers.
 
     Columns holding one list per row (``rating``, ``human_rating``) are compared per
     generation; columns holding one number per row are compared per row. A pair where
@@ -329,12 +342,14 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
     if a_name == b_name:
         a_name, b_name = f"{a_name} (a)", f"{b_name} (b)"
     pairs = all_pairs.dropna(subset=["a", "b"]).reset_index(drop=True)
-    x, y = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    x, y = pairs["a"].to_numpy(dtype=float), pairs["b"].to_numpy(dtype=float)
     observed = np.concatenate([x, y])
     if labels is None:
-        scale = _default_labels(observed)
+        found = schema.attached(df)  # the labeller's scale; a guess from the values would add nothing
+        sides = [found.scale(side) if found is not None and isinstance(side, str) else None for side in (a, b)]
+        scale = _default_labels(observed, sides)
     else:
-        scale = sorted(float(v) for v in labels)
+        scale = sorted(_whole(v) for v in labels)
         outside = sorted(set(observed.tolist()) - set(scale))
         if outside:
             raise ValueError(f"ratings {[label_text(v) for v in outside]} are not on the scale "
@@ -381,67 +396,4 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
         kappa=kappa(None), kappa_linear=kappa("linear"), kappa_quadratic=kappa("quadratic"),
         spearman=spearman, spearman_p=spearman_p, kendall=kendall, kendall_p=kendall_p,
         confusion=confusion, counts=dist, pairs=pairs,
-    )
-
-
-# -- HTML -------------------------------------------------------------------
-
-_CARD = ("font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px; "
-         "color: var(--jp-ui-font-color1, #1f2328); border: 1px solid var(--jp-border-color2, #d0d7de); "
-         "border-radius: 8px; padding: 12px 14px; max-width: 860px; background: var(--jp-layout-color1, #fff);")
-_TILE = ("width: 150px; padding: 8px 10px; "
-         "border-radius: 6px; background: var(--jp-layout-color2, #f6f8fa);")
-_MUTED = "color: var(--jp-ui-font-color2, #59636e);"
-_CELL = "padding: 3px 8px; text-align: right; min-width: 28px;"
-
-
-def _confusion_table(result: Agreement) -> str:
-    matrix = result.confusion.to_numpy()
-    peak = max(int(matrix.max(initial=0)), 1)
-    head = "".join(f'<th style="{_CELL}">{escape(label_text(v))}</th>' for v in result.labels)
-    body = []
-    for i, label in enumerate(result.labels):
-        cells = []
-        for j in range(len(result.labels)):
-            count = int(matrix[i, j])
-            shade = f"background: rgba(31, 119, 180, {0.08 + 0.72 * count / peak:.2f});" if count else ""
-            edge = "outline: 2px solid rgba(31, 119, 180, 0.55); outline-offset: -2px;" if i == j else ""
-            cells.append(f'<td style="{_CELL}{shade}{edge}">{escape(count if count else "·")}</td>')
-        body.append(f'<tr><th style="{_CELL}">{escape(label_text(label))}</th>{"".join(cells)}</tr>')
-    return (f'<table style="border-collapse: collapse; font-variant-numeric: tabular-nums;">'
-            f'<tr><th style="{_CELL}{_MUTED}" title="rows: {escape(result.a)}; columns: {escape(result.b)}">'
-            f'{escape(result.a)} ↓ / {escape(result.b)} →</th>{head}</tr>{"".join(body)}</table>')
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def agreement_card(result: Agreement) -> str:
-    """The HTML card of an :class:`Agreement`; every value is escaped."""
-    def tile(name: str, value: str, note: str) -> str:
-        return (f'<div style="{_TILE}"><div style="{_MUTED} font-size: 11px;">{escape(name)}</div>'
-                f'<div style="font-size: 20px; font-weight: 600; margin: 2px 0;">{escape(value)}</div>'
-                f'<div style="{_MUTED} font-size: 11px;">{escape(note) if note else "&nbsp;"}</div></div>')
-
-    tiles = "".join(
-        f'<div style="display: flex; align-items: stretch; margin-bottom: 8px;">'
-        f'<div style="{_MUTED} width: 96px; flex: none; padding-top: 8px; font-size: 12px; font-weight: 600;">'
-        f'{escape(group)}</div><div style="display: flex; flex-wrap: wrap; gap: 8px;">'
-        + "".join(tile(*metric) for metric in metrics) + "</div></div>"
-        for group, metrics in result._metric_groups())
-    dropped_style = "color: #b35900;" if result.n_dropped else _MUTED
-    scale = ", ".join(label_text(v) for v in result.labels) or "—"
-    return (
-        f'<div class="dnb-agreement" style="{_CARD}">'
-        f'<div style="font-size: 15px; font-weight: 600; margin-bottom: 2px;">Agreement: '
-        f'{escape(result.a)} <span style="{_MUTED}">vs</span> {escape(result.b)}</div>'
-        f'<div style="{_MUTED} margin-bottom: 10px;">{escape(_count(result.n, "pair"))} from {escape(_count(result.n_rows, "row"))} · '
-        f'<span style="{dropped_style}">{escape(result.dropped_text())}</span></div>'
-        f'<div>{tiles}</div>'
-        f'<div style="margin-top: 6px; font-weight: 600;">Confusion</div>'
-        f'<div style="overflow-x: auto; margin-top: 4px;">{_confusion_table(result)}</div>'
-        f'<div style="{_MUTED} font-size: 11px; margin-top: 8px;">Scale: {escape(scale)} · κ weights use positions '
-        f'on this scale · kappa words after Landis &amp; Koch · <code>.plot()</code> draws the distributions.</div>'
-        f'</div>'
     )

@@ -16,33 +16,44 @@ from pathlib import Path
 
 import pandas as pd
 
+from distilabel_nb import schema
+from distilabel_nb.cells import number
+
 
 def bundled_instructions() -> pd.DataFrame:
     """The ~10 sample instructions shipped with the package (column ``input``)."""
     return pd.read_json(files("distilabel_nb").joinpath("data/instructions.jsonl"), lines=True)
 
 
-def summarize(df: pd.DataFrame, rating_column: str = "rating") -> str:
-    """A readable text summary of a pipeline result: ratings per row and failures.
+def summarize(df: pd.DataFrame, rating_column: str | None = None) -> str:
+    """A readable text summary of a pipeline result: ratings per row (and their scale) and failures.
+
+    Args:
+        df: A pipeline result.
+        rating_column: The ratings to show; by default the result schema's score column.
 
     Example:
-        >>> print(summarize(pd.DataFrame({"input": ["Hi"], "rating": [[4.0, 2.0]]})))  # doctest: +NORMALIZE_WHITESPACE
-        #  input  ratings
+        >>> print(summarize(pd.DataFrame({"input": ["Hi"], "rating": [[4, 2]]})))  # doctest: +NORMALIZE_WHITESPACE
+        #  input  rating (1–5)
         0  Hi     4, 2
         1 rows, 0 failed generation, 0 failed labelling
     """
+    found = schema.of(df)
+    rating_column = rating_column or found.score_column or "rating"
+    scale = found.scale(rating_column)
+
     def fmt(ratings) -> str:
         if not isinstance(ratings, list):
             return "-"
-        return ", ".join("?" if r is None else f"{r:g}" for r in ratings)
+        return ", ".join("?" if r is None else number(r) for r in ratings)
 
-    lines = [f"{'#':<2} {'input':<48} ratings"]
+    lines = [f"{'#':<2} {'input':<48} {rating_column}" + (f" ({scale})" if scale is not None else "")]
     for position, (_, row) in enumerate(df.iterrows()):
         text = str(row.get("input", ""))
         text = text if len(text) <= 46 else text[:45] + "…"
         lines.append(f"{position:<2} {text:<48} {fmt(row.get(rating_column))}")
-    gen_failed = int(df["generation_error"].notna().sum()) if "generation_error" in df else 0
-    lab_failed = int(df["labelling_error"].notna().sum()) if "labelling_error" in df else 0
+    gen_failed = int(df[schema.GENERATION_ERROR].notna().sum()) if schema.GENERATION_ERROR in df else 0
+    lab_failed = int(df[schema.LABELLING_ERROR].notna().sum()) if schema.LABELLING_ERROR in df else 0
     lines.append(f"{len(df)} rows, {gen_failed} failed generation, {lab_failed} failed labelling")
     return "\n".join(lines)
 

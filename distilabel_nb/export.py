@@ -21,13 +21,19 @@ How pairs are picked, and how ties are handled:
 * ``"all_pairs"``: every two generations whose ratings differ, the better one chosen.
 * A row with fewer than two rated generations, or whose ratings are all equal, gives
   no pair.
+* ``filters=[...]`` (:mod:`distilabel_nb.filters`) removes rows before pairing: only
+  preferences that survived a position audit, no near-duplicates, a minimum rating or
+  margin. What each filter removed, and why, is in ``pairs.attrs["filters"]``.
 
 Example:
     >>> import pandas as pd
+
+from distilabel_nb import schema
+from distilabel_nb.cells import as_list
     >>> df = pd.DataFrame({"input": ["2+2?"], "generations": [["4", "5", "four"]],
-    ...                    "rating": [[5.0, 1.0, 5.0]]})
+    ...                    "rating": [[5, 1, 5]]})
     >>> to_preference_pairs(df)[["prompt", "chosen", "rejected", "chosen_rating", "rejected_rating"]].to_dict("records")
-    [{'prompt': '2+2?', 'chosen': '4', 'rejected': '5', 'chosen_rating': 5.0, 'rejected_rating': 1.0}]
+    [{'prompt': '2+2?', 'chosen': '4', 'rejected': '5', 'chosen_rating': 5, 'rejected_rating': 1}]
 """
 
 from __future__ import annotations
@@ -35,9 +41,13 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import pandas as pd
+
+from distilabel_nb import schema
+from distilabel_nb.cells import as_list
+from distilabel_nb.filters import Filter, filter_rows
 
 Strategy = Literal["best_worst", "best_each", "all_pairs"]
 STRATEGIES: tuple[str, ...] = ("best_worst", "best_each", "all_pairs")
@@ -48,21 +58,13 @@ PAIR_COLUMNS = [
 ]
 
 
-def _rating(value: Any) -> float | None:
-    """A usable number, or ``None`` for missing, NaN and non-numbers."""
+def _rating(value: Any) -> int | float | None:
+    """A usable number (an ``int`` stays one), or ``None`` for missing, NaN and non-numbers."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if isinstance(value, int):
+        return int(value)
     return None if math.isnan(value) else float(value)
-
-
-def _as_list(value: Any) -> list:
-    """A list from a list-like cell (lists, tuples, numpy arrays after a parquet round trip)."""
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        converted = value.tolist()
-        return converted if isinstance(converted, list) else []
-    return []
 
 
 def _pairs_in_row(rated: list[tuple[int, float]], strategy: str, min_margin: float) -> list[tuple[int, int]]:
@@ -87,38 +89,47 @@ def _pairs_in_row(rated: list[tuple[int, float]], strategy: str, min_margin: flo
 
 def to_preference_pairs(
     df: pd.DataFrame,
-    rating_column: str = "rating",
+    rating_column: str | None = None,
     *,
     strategy: Strategy = "best_worst",
     min_margin: float = 0.0,
     prompt_column: str = "input",
-    generations_column: str = "generations",
+    generations_column: str | None = None,
     include_failed: bool = False,
+    filters: Sequence[Filter] = (),
 ) -> pd.DataFrame:
     """Chosen/rejected pairs for preference tuning (DPO) from rated generations.
 
     Args:
         df: A pipeline result: one row per prompt, with a list of generations and a
             list of ratings aligned with them.
-        rating_column: The column with the ratings (``"score"`` for critique tasks;
-            a labeller's ``task.score_column`` names it).
+        rating_column: The column with the ratings. By default the result schema's score
+            column (the labeller's ``task.score_column``: ``"score"`` for critique tasks),
+            else ``"rating"``.
         strategy: ``"best_worst"``, ``"best_each"`` or ``"all_pairs"`` (see the module
             documentation).
         min_margin: The smallest rating difference that makes a pair. Equal ratings
             never do.
         prompt_column: The column with the prompt.
-        generations_column: The column with the list of generations.
+        generations_column: The column with the list of generations (by default the one
+            the scores are aligned with, ``"generations"``).
         include_failed: Also pair the ratings read from rows whose ``labelling_error``
             is set (left out by default).
+        filters: :class:`~distilabel_nb.filters.Filter` s applied to the rows first, in
+            order (e.g. ``[KeepSurvivedSwap(audit), DropNearDuplicates(), MinMargin(1)]``);
+            each one's count of removed rows and their reasons are in ``pairs.attrs["filters"]``
+            (:func:`~distilabel_nb.filters.filter_rows` gives the same as a card).
 
     Returns:
         One row per pair with the columns ``prompt``, ``chosen``, ``rejected``,
-        ``chosen_rating``, ``rejected_rating``, ``chosen_model``, ``rejected_model``
+        ``chosen_rating``, ``rejected_rating`` (``int`` on a whole-number scale),
+        ``chosen_model``, ``rejected_model``
         (from ``generation_model`` when present, else ``None``) and ``source_row``
         (the index label of the row it came from).
 
     Raises:
         ValueError: on a missing column, an unknown strategy or a negative margin.
+        TypeError: when an item of ``filters`` is not a Filter.
 
     Example:
         >>> df = pd.DataFrame({"input": ["Hi"], "generations": [["a", "b", "c"]], "rating": [[3, 1, 2]]})
@@ -129,21 +140,27 @@ def to_preference_pairs(
         raise ValueError(f"Unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
     if not isinstance(min_margin, (int, float)) or min_margin < 0:
         raise ValueError(f"Invalid min_margin={min_margin!r} (allowed: a number >= 0)")
+    found = schema.of(df)
+    rating_column = rating_column or found.score_column or "rating"
+    generations_column = generations_column or found.rated or schema.GENERATIONS
     missing = [c for c in (prompt_column, generations_column, rating_column) if c not in df.columns]
     if missing:
         raise ValueError(
             f"to_preference_pairs needs the column(s) {missing}; available: {list(df.columns)}. "
             "Pass rating_column=... (e.g. 'score' for critique tasks) or prompt_column=/generations_column=."
         )
-    has_models = "generation_model" in df.columns
-    skip_failed = not include_failed and "labelling_error" in df.columns
+    report = filter_rows(df, filters) if filters else None
+    if report is not None:
+        df = report.kept
+    has_models = schema.GENERATION_MODEL in df.columns
+    skip_failed = not include_failed and schema.LABELLING_ERROR in df.columns
     records: list[dict[str, Any]] = []
     for label, row in df.iterrows():
-        if skip_failed and isinstance(row["labelling_error"], str):
+        if skip_failed and isinstance(row[schema.LABELLING_ERROR], str):
             continue
-        generations = _as_list(row[generations_column])
-        ratings = _as_list(row[rating_column])
-        models = _as_list(row["generation_model"]) if has_models else []
+        generations = as_list(row[generations_column])
+        ratings = as_list(row[rating_column])
+        models = as_list(row[schema.GENERATION_MODEL]) if has_models else []
         rated = [
             (position, rating)
             for position, (text, rating) in enumerate(zip(generations, map(_rating, ratings)))
@@ -154,13 +171,16 @@ def to_preference_pairs(
                 "prompt": row[prompt_column],
                 "chosen": generations[chosen],
                 "rejected": generations[rejected],
-                "chosen_rating": float(ratings[chosen]),
-                "rejected_rating": float(ratings[rejected]),
+                "chosen_rating": _rating(ratings[chosen]),
+                "rejected_rating": _rating(ratings[rejected]),
                 "chosen_model": models[chosen] if chosen < len(models) else None,
                 "rejected_model": models[rejected] if rejected < len(models) else None,
                 "source_row": label,
             })
-    return pd.DataFrame(records, columns=PAIR_COLUMNS)
+    pairs = pd.DataFrame(records, columns=PAIR_COLUMNS)
+    if report is not None:
+        pairs.attrs["filters"] = report.records()
+    return pairs
 
 
 def to_jsonl(df: pd.DataFrame, path: str | Path) -> Path:

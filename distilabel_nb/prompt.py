@@ -13,10 +13,11 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Callable, Union
 
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.rich_repr import HTMLRepr
 
 ChatMessages = list[dict[str, str]]
 FormattedPrompt = Union[str, ChatMessages]
@@ -40,18 +41,16 @@ class Prompt(HTMLRepr):
     def format_as(self, fmt: str) -> FormattedPrompt:
         """Render this prompt in a named format (see :func:`known_formats`).
 
+        ``"llama"`` is read as ``"llama2"`` (distilabel 0.x's docs used both names).
+
         Raises:
             ValueError: if ``fmt`` is not a registered format.
+
+        Example:
+            >>> Prompt("Be brief.", "Hi").format_as("llama") == Prompt("Be brief.", "Hi").format_as("llama2")
+            True
         """
-        try:
-            formatter = _FORMATS[fmt]
-        except KeyError:
-            raise ValueError(
-                f"Unknown prompt format {fmt!r}. Known formats: {', '.join(known_formats())}. "
-                "Register your own with distilabel_nb.register_format(name, fn) or pass "
-                "prompt_formatting_fn= to the LLM."
-            ) from None
-        return formatter(self)
+        return _FORMATS[resolve_format(fmt)](self)
 
     def as_messages(self) -> ChatMessages:
         """The prompt as OpenAI-style chat messages (system message only when non-empty)."""
@@ -101,6 +100,36 @@ _FORMATS: dict[str, FormattingFn] = {
     "gemma": _gemma,
     CHAT_TEMPLATE: Prompt.as_messages,
 }
+
+
+#: Other names for registered formats; they are accepted everywhere a format name is.
+ALIASES = {"llama": "llama2"}
+
+
+def resolve_format(name: str) -> str:
+    """The registered format a name stands for (itself, or the format an alias names).
+
+    Raises:
+        ValueError: naming the closest known format and how to add one.
+
+    Example:
+        >>> resolve_format("llama")
+        'llama2'
+        >>> resolve_format("lama2")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown prompt format 'lama2' (did you mean 'llama2'?). Known formats: chat_template, ...
+    """
+    name = ALIASES.get(name, name) if isinstance(name, str) else name
+    if name in _FORMATS:
+        return name
+    close = difflib.get_close_matches(str(name), [*_FORMATS, *ALIASES], n=1)
+    hint = f" (did you mean {ALIASES.get(close[0], close[0])!r}?)" if close else ""
+    raise ValueError(
+        f"Unknown prompt format {name!r}{hint}. Known formats: {', '.join(known_formats())}. "
+        "Register your own with distilabel_nb.register_format(name, fn) or pass "
+        "prompt_formatting_fn= to the LLM."
+    )
 
 
 def known_formats() -> list[str]:

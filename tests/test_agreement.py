@@ -37,7 +37,7 @@ def test_hand_computed_values(small):
     assert r.confusion.loc[3, 4] == 1 and r.confusion.loc[4, 4] == 1
     assert int(np.trace(r.confusion.to_numpy())) == 3
     assert r.counts.loc[4.0].tolist() == [1, 2]
-    assert list(r.confusion.index) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert list(r.confusion.index) == [1, 2, 3, 4, 5]
     assert r.confusion.index.name == "ai" and r.confusion.columns.name == "person"
     assert kappa_words(r.kappa_quadratic) == "almost perfect"
 
@@ -48,7 +48,7 @@ def test_matches_sklearn_and_scipy_on_random_ratings():
     noisy = np.clip(truth + rng.integers(-2, 3, size=300), 1, 5)
     r = agreement(pd.DataFrame({"a": truth, "b": noisy}), "a", "b")
     labels = [1, 2, 3, 4, 5]
-    assert r.labels == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert r.labels == [1, 2, 3, 4, 5]
     assert r.kappa == pytest.approx(cohen_kappa_score(truth, noisy, labels=labels))
     assert r.kappa_linear == pytest.approx(cohen_kappa_score(truth, noisy, labels=labels, weights="linear"))
     assert r.kappa_quadratic == pytest.approx(cohen_kappa_score(truth, noisy, labels=labels, weights="quadratic"))
@@ -67,7 +67,7 @@ def test_perfect_agreement():
     assert r.exact == 1.0 and r.mean_abs_diff == 0.0
     assert r.kappa == r.kappa_linear == r.kappa_quadratic == pytest.approx(1.0)
     assert r.spearman == pytest.approx(1.0) and r.kendall == pytest.approx(1.0)
-    assert r.labels == [1.0, 2.0, 3.0, 4.0, 5.0]  # whole numbers: the full range, so 4 counts in the weights
+    assert r.labels == [1, 2, 3, 4, 5]  # whole numbers: the full range, so 4 counts in the weights
 
 
 def test_list_columns_are_compared_per_generation_and_missing_pairs_dropped():
@@ -124,9 +124,9 @@ def test_two_labellers_as_series_and_same_names():
 
 def test_float_scales_and_default_labels():
     r = agreement(pd.DataFrame({"a": [7.5, 8.0, 9.5], "b": [7.5, 9.5, 9.5]}), "a", "b")
-    assert r.labels == [7.5, 8.0, 9.5]
+    assert r.labels == [7.5, 8, 9.5]
     assert r.exact == pytest.approx(2 / 3)
-    assert agreement(pd.DataFrame({"a": [1, 5], "b": [3, 5]}), "a", "b").labels == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert agreement(pd.DataFrame({"a": [1, 5], "b": [3, 5]}), "a", "b").labels == [1, 2, 3, 4, 5]
 
 
 def test_undefined_statistics_are_nan_not_errors():

@@ -79,8 +79,9 @@ def test_min_margin():
 def test_score_column_for_critique_tasks_and_clear_errors():
     df = pd.DataFrame({"input": ["q"], "generations": [["a", "b"]], "score": [[2, 9]]})
     assert pairs(df, rating_column="score") == [("b", "a")]
-    with pytest.raises(ValueError, match=r"needs the column\(s\) \['rating'\].*available.*'score'"):
-        to_preference_pairs(df)
+    assert pairs(df) == [("b", "a")]  # no schema attached: the column named like a score, holding numbers
+    with pytest.raises(ValueError, match=r"needs the column\(s\) \['rating'\].*available.*'verdict'"):
+        to_preference_pairs(df.rename(columns={"score": "verdict"}), rating_column="rating")
     with pytest.raises(ValueError, match="Unknown strategy 'best'"):
         to_preference_pairs(df, "score", strategy="best")
     with pytest.raises(ValueError, match="min_margin"):

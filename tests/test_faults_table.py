@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, Task, TextGenerationTask, UltraFeedbackTask, pipeline
-from distilabel_nb.stub_server import StubServer, last_user_text
+from distilabel_nb.testing import StubServer, last_user_text
 from distilabel_nb.tasks import make_task
 
 

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import Pipeline, TextGenerationTask
-from distilabel_nb.stub_server import StubServer
+from distilabel_nb.testing import StubServer
 from distilabel_nb.widgets import Panel
-from distilabel_nb.widgets.progress import ProgressFacts, format_duration
+from distilabel_nb.cells import duration
+from distilabel_nb.widgets.progress import ProgressFacts
 from distilabel_nb.run import RunState
 
 SECRET = "sk-panel-secret-0123456789"
@@ -142,7 +143,7 @@ def test_prompt_preview_shows_the_exact_prompt_escaped():
 
 
 def _escape(text: str) -> str:
-    from distilabel_nb.display.html import escape
+    from distilabel_nb.display.markup import escape
 
     return escape(text)
 
@@ -378,13 +379,13 @@ def test_progress_facts():
     assert facts.elapsed == 8.0 and facts.rows_per_second == 0.5 and facts.remaining == 12.0
     assert [label for _, label, _ in facts.items(over=False)] == ["rows/s", "tokens", "failed", "elapsed", "left"]
     assert facts.items(over=False)[2] == ("1", "failed", True)
-    assert format_duration(0.4) == "0:00" and format_duration(3599) == "59:59" and format_duration(None) == "—"
+    assert duration(0.4, clock=True) == "0:00" and duration(3599, clock=True) == "59:59" and duration(None, clock=True) == "—"
 
 
 def test_docstring_examples_run():
     import doctest
 
-    from distilabel_nb.widgets import choices, panel, progress
+    from distilabel_nb.widgets import choices, panel, preview, progress, run_view
 
-    for module in (panel, progress, choices):
+    for module in (panel, progress, choices, preview, run_view):
         assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0, module.__name__

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask
-from distilabel_nb.stub_server import StubServer
+from distilabel_nb.testing import StubServer
 
 
 def test_local_generator_and_http_labeller(shared_llama, llama_server):

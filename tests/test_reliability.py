@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import DryRunError, OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask
-from distilabel_nb.stub_server import StubServer, last_user_text
+from distilabel_nb.testing import StubServer, last_user_text
 
 
 def rows(n):

@@ -17,7 +17,7 @@ import openai
 import pydantic
 import pytest
 
-from distilabel_nb.stub_server import StubServer, instance_from_schema
+from distilabel_nb.testing import StubServer, instance_from_schema
 
 MODEL = "stub-model"
 
@@ -395,7 +395,7 @@ def test_cli_serves_in_foreground_and_prints_base_url():
         [
             sys.executable,
             "-m",
-            "distilabel_nb.stub_server",
+            "distilabel_nb.testing",
             "--port",
             "0",
             "--latency",

@@ -3,7 +3,7 @@
 Example:
     >>> import pandas as pd
     >>> df = pd.DataFrame({"input": ["Hi", "Bye"], "generations": [["Hello!"], ["See you"]],
-    ...                    "rating": [[5.0], [2.0]], "generation_error": [None, None]})
+    ...                    "rating": [[5], [2]], "generation_error": [None, None]})
     >>> view = show_results(df, page_size=1)
     >>> view.pages, view.first_row, view.last_row
     (2, 1, 1)
@@ -14,39 +14,26 @@ Example:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import pandas as pd
 
-from distilabel_nb.display.facts import is_missing
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb import schema
+from distilabel_nb.cells import is_missing
+from distilabel_nb.display.plaintext import describe
+from distilabel_nb.rich_repr import HTMLRepr
+from distilabel_nb.schema import GENERATIONS as GENERATIONS_COLUMN
+from distilabel_nb.schema import PROVENANCE_COLUMNS, is_error_column
 
-#: Columns that record how a row was made; hidden by default (models are named in the header).
-PROVENANCE_COLUMNS = (
-    "generation_model", "generation_prompt", "raw_generation_responses",
-    "labelling_model", "labelling_prompt", "raw_labelling_response",
-)
-GENERATIONS_COLUMN = "generations"
-_RATING_NAME = re.compile(r"rating|score|grade", re.IGNORECASE)
-
-
-def is_error_column(name: str) -> bool:
-    return name == "error" or name.endswith("_error")
+__all__ = ["GENERATIONS_COLUMN", "PROVENANCE_COLUMNS", "Column", "ResultsSummary", "ResultsView", "is_error_column",
+           "show_results"]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
-
-
-def _numbers(cell: Any) -> list[float] | None:
-    """The numbers of a rating cell (a number or a list of numbers/None), else ``None``."""
-    if _is_number(cell):
-        return [float(cell)]
-    if isinstance(cell, (list, tuple)) and all(v is None or _is_number(v) for v in cell):
-        return [float(v) for v in cell if v is not None]
-    return None
+def _numbers(cell: Any) -> list[float]:
+    """The numbers of a rating cell (a number, or a list of numbers and missing values)."""
+    values = cell if isinstance(cell, (list, tuple)) else [cell]
+    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)]
 
 
 @dataclass(frozen=True)
@@ -84,8 +71,10 @@ class ResultsView(HTMLRepr):
         page_size: Rows per page.
         columns: Columns to show, in order; ``"all"`` shows every column. Default: all
             but the provenance columns.
-        rating_range: The rating scale ``(low, high)`` for colours and bars; inferred from
-            the values when not given (1–5 for UltraFeedback).
+        rating_range: The rating scale ``(low, high)`` for colours and bars, for every
+            rating column. By default each score column's scale from the result schema
+            (``df.attrs``, the labeller's task); for a frame the pipeline did not make,
+            guessed from the values.
         fold_chars: Text longer than this (or longer than 8 lines) is folded.
 
     Raises:
@@ -127,11 +116,12 @@ class ResultsView(HTMLRepr):
             if unknown:
                 raise ValueError(f"Unknown column(s) {unknown}; the DataFrame has {names}")
         self._labels = dict(zip(names, df.columns))
-        self._rating_cache: dict[str, bool] = {}
+        self.schema = schema.of(df)
+        self._range_arg = rating_range
         self.hidden = [n for n in names if n not in chosen]
         self.columns = self._plan(chosen)
         self._ratings = self._find_rating_columns()
-        self.rating_range = rating_range or self._infer_rating_range()
+        self.rating_range = self.scale_of(self._ratings[0] if self._ratings else None)
         self._summary: ResultsSummary | None = None
 
     # -- pages --
@@ -151,7 +141,7 @@ class ResultsView(HTMLRepr):
 
     def page_at(self, page: int) -> "ResultsView":
         """The same view at another page."""
-        return ResultsView(self.df, page, self.page_size, self._columns_arg, self.rating_range, self.fold_chars)
+        return ResultsView(self.df, page, self.page_size, self._columns_arg, self._range_arg, self.fold_chars)
 
     def cell(self, row: pd.Series, name: str) -> Any:
         return row[self._labels[name]]
@@ -161,11 +151,8 @@ class ResultsView(HTMLRepr):
         return [v for v in self.df[self._labels[name]].tolist() if not is_missing(v)]
 
     def _is_rating(self, name: str) -> bool:
-        """Named like a rating and holding numbers (or lists of them); each column is scanned once."""
-        if name not in self._rating_cache:
-            values = self._values(name) if _RATING_NAME.search(name) else []
-            self._rating_cache[name] = bool(values) and all(_numbers(v) is not None for v in values)
-        return self._rating_cache[name]
+        """A score column of the result schema (for a frame without one: named like a rating, holding numbers)."""
+        return self.schema.is_score(name)
 
     def _aligned_with_generations(self, name: str) -> bool:
         gen = self.df[self._labels[GENERATIONS_COLUMN]].tolist()
@@ -210,18 +197,12 @@ class ResultsView(HTMLRepr):
     def is_rating(self, name: str) -> bool:
         return name in self._ratings
 
-    def _infer_rating_range(self) -> tuple[float, float]:
-        values = [x for name in self.rating_columns() for v in self._values(name) for x in (_numbers(v) or [])]
-        if not values:
-            return (1.0, 5.0)
-        low, high = min(values), max(values)
-        if low >= 1 and high <= 5:
-            return (1.0, 5.0)
-        if low >= 0 and high <= 1:
-            return (0.0, 1.0)
-        if low >= 0 and high <= 10:
-            return (0.0 if low < 1 else 1.0, 10.0)
-        return (low, high)
+    def scale_of(self, name: str | None) -> tuple[float, float]:
+        """The ``(low, high)`` a rating column is drawn on: ``rating_range`` if given, else its scale."""
+        if self._range_arg is not None:
+            return tuple(self._range_arg)  # type: ignore[return-value]
+        scale = self.schema.scale(name)
+        return scale.bounds if scale is not None else (1, 5)
 
     # -- facts --
     def row_has_error(self, row: pd.Series) -> bool:
@@ -258,14 +239,12 @@ class ResultsView(HTMLRepr):
             for value in self._values(rating_column):
                 if isinstance(value, (list, tuple)):
                     unread += sum(v is None for v in value)
-                read += _numbers(value) or []
+                read += _numbers(value)
             count = len(read)
             mean = sum(read) / count if count else None
         return ResultsSummary(len(df), answers, models, failures, rating_column, mean, count, unread)
 
     def __repr__(self) -> str:
-        from distilabel_nb.display.text import describe
-
         return describe(self)
 
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal, Sequence
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
-from distilabel_nb.display.html import HTMLRepr
-from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, known_formats
+from distilabel_nb.llms.params import GenerationParams, make_generation_params
+from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, resolve_format
+from distilabel_nb.rich_repr import HTMLRepr
+from distilabel_nb.schema import Scale, task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
 ErrorKind = Literal["input", "call", "unavailable", "parse"]
@@ -39,11 +40,21 @@ class Completion:
 
 
 @dataclass
-class LLMOutput(HTMLRepr):
+class LLMOutput(HTMLRepr, Mapping):
     """The record of one generation: what was sent, what came back, what was read.
 
     ``error`` is set (and ``error_kind`` says at which step) whenever the call or the
     parse failed; ``parsed_output`` then holds whatever could be read, or ``None``.
+    ``scales`` gives the scale of each score in ``parsed_output``, from the task.
+
+    It reads as a mapping too, as distilabel 0.x's output dict did: its keys are the field
+    names (``model_name``, ``prompt_used``, ``raw_output``, ``parsed_output``, then
+    ``error``, ``usage``, ``error_kind``, ``cached``, ``scales``).
+
+    Example:
+        >>> out = LLMOutput("m", "hi", "4", {"answer": "4"})
+        >>> out["parsed_output"] == out.parsed_output, out.get("error"), list(out)[:4]
+        (True, None, ['model_name', 'prompt_used', 'raw_output', 'parsed_output'])
     """
 
     model_name: str
@@ -54,10 +65,25 @@ class LLMOutput(HTMLRepr):
     usage: dict[str, int] = field(default_factory=dict)
     error_kind: ErrorKind | None = None
     cached: bool = False
+    scales: dict[str, Scale] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _OUTPUT_KEYS:
+            raise KeyError(f"{key!r}: an LLMOutput has the keys {', '.join(_OUTPUT_KEYS)}")
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_OUTPUT_KEYS)
+
+    def __len__(self) -> int:
+        return len(_OUTPUT_KEYS)
+
+
+_OUTPUT_KEYS = tuple(f.name for f in fields(LLMOutput))
 
 
 @dataclass
@@ -81,56 +107,19 @@ class PreparedCall:
         return self.input_error is not None or all(answer is not None for answer in self.answers)
 
 
-class GenerationParams(BaseModel):
-    """Generation parameters shared by every backend, validated on construction."""
+@dataclass(frozen=True)
+class BackendFacts:
+    """Where and how an LLM runs, as it says itself (:meth:`LLM.facts`); never a secret.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    max_new_tokens: int = Field(256, ge=1, le=1_000_000, description="most tokens to generate per answer")
-    temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature; 0 is greedy")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
-    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="penalty on frequent tokens")
-    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="penalty on tokens already present")
-    seed: int | None = Field(None, description="sampling seed, where the backend supports one")
-    stop: list[str] | None = Field(None, description="strings that end an answer")
-
-
-def _allowed(name: str) -> str:
-    """'float >= 0.0 and <= 2.0' for a field of GenerationParams."""
-    info = GenerationParams.model_fields[name]
-    bounds = [
-        f"{symbol} {getattr(constraint, attr)}"
-        for constraint in info.metadata
-        for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-        if hasattr(constraint, attr)
-    ]
-    type_name = getattr(info.annotation, "__name__", str(info.annotation))
-    return " and ".join([f"{type_name} {bounds[0]}", *bounds[1:]]) if bounds else type_name
-
-
-def make_generation_params(**values: Any) -> GenerationParams:
-    """Validate generation parameters.
-
-    Raises:
-        ValueError: naming each bad parameter and what it allows.
-
-    Example:
-        >>> make_generation_params(temperature=3)
-        Traceback (most recent call last):
-        ...
-        ValueError: Invalid generation parameter: temperature=3 (allowed: float >= 0.0 and <= 2.0)
+    ``where`` is ``"in process"``, ``"local file"`` (``location``: the model file) or
+    ``"server"`` (``location``: its URL; cards hide a password in it). ``settings`` are the
+    backend's own settings as readable text, e.g. ``(("n_ctx", "4,096"),)``.
     """
-    try:
-        return GenerationParams(**values)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "?"
-            if err["type"] == "extra_forbidden":
-                problems.append(f"unknown parameter {name!r} (known: {', '.join(GenerationParams.model_fields)})")
-            else:
-                problems.append(f"{name}={values.get(name)!r} (allowed: {_allowed(name)})")
-        raise ValueError(f"Invalid generation parameter: {'; '.join(problems)}") from None
+
+    backend: str
+    where: str = "in process"
+    location: str = ""
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 class LLM(HTMLRepr, ABC):
@@ -142,15 +131,23 @@ class LLM(HTMLRepr, ABC):
             messages to the backend, which applies the model's own template).
         prompt_formatting_fn: A function ``Prompt -> str | messages``; takes precedence
             over ``prompt_format``.
-        max_concurrency: Most calls in flight at once.
+        max_concurrency: Most calls in flight at once (default: the backend's
+            ``default_max_concurrency``).
+        num_threads: distilabel 0.x's name for ``max_concurrency`` (how many requests run
+            at once, not CPU threads); giving both with different values is an error.
         cache: ``True`` (default) stores every answer and reuses it for the same call;
             ``"refresh"`` calls again and overwrites; ``False`` turns caching off; or a
             :class:`~distilabel_nb.cache.CallCache` to use a given database.
-        **generation_kwargs: See :class:`GenerationParams`.
+        **generation_kwargs: See :class:`GenerationParams` (and the backend's ``params_class``).
     """
 
     backend: ClassVar[str] = "llm"
     default_format: ClassVar[str] = CHAT_TEMPLATE
+    default_max_concurrency: ClassVar[int] = 1
+    #: The generation parameters this backend takes and sends.
+    params_class: ClassVar[type[GenerationParams]] = GenerationParams
+    #: Parameters other backends take that this one cannot send: name -> why, and what to do instead.
+    refused_params: ClassVar[Mapping[str, str]] = {}
 
     def __init__(
         self,
@@ -158,7 +155,8 @@ class LLM(HTMLRepr, ABC):
         *,
         prompt_format: str | None = None,
         prompt_formatting_fn: FormattingFn | None = None,
-        max_concurrency: int = 1,
+        max_concurrency: int | None = None,
+        num_threads: int | None = None,
         cache: "bool | Literal['refresh'] | CallCache" = True,
         **generation_kwargs: Any,
     ):
@@ -166,16 +164,17 @@ class LLM(HTMLRepr, ABC):
             raise TypeError(f"task must be a distilabel_nb Task, got {type(task).__name__}")
         if prompt_formatting_fn is not None and not callable(prompt_formatting_fn):
             raise TypeError("prompt_formatting_fn must be callable: Prompt -> str | list[dict]")
-        fmt = prompt_format or self.default_format
-        if fmt not in known_formats():
-            raise ValueError(f"Unknown prompt format {fmt!r}. Known formats: {', '.join(known_formats())}")
-        if not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise ValueError(f"Invalid max_concurrency={max_concurrency!r} (allowed: int >= 1)")
+        fmt = resolve_format(prompt_format or self.default_format)
+        max_concurrency = self._concurrency(max_concurrency, num_threads)
+        refused = [f"{type(self).__name__} cannot send {name}: {self.refused_params[name]}"
+                   for name in generation_kwargs if name in self.refused_params]
+        if refused:
+            raise ValueError(" ".join(refused))
         self.task = task
         self.prompt_format = fmt
         self.prompt_formatting_fn = prompt_formatting_fn
         self.max_concurrency = max_concurrency
-        self.params = make_generation_params(**generation_kwargs)
+        self.params = make_generation_params(self.params_class, **generation_kwargs)
         self._semaphore: asyncio.Semaphore | None = None
         self._keyer: tuple[Any, Any] | None = None  # (what it was made for, CallCache.keyer(...))
         if isinstance(cache, CallCache):
@@ -186,6 +185,20 @@ class LLM(HTMLRepr, ABC):
             self.cache, self.cache_refresh = None, False
         else:
             raise ValueError(f"Invalid cache={cache!r} (allowed: True, False, 'refresh' or a CallCache)")
+
+    @classmethod
+    def _concurrency(cls, max_concurrency: int | None, num_threads: int | None) -> int:
+        """``max_concurrency``, or 0.x's ``num_threads``, or the backend's default; checked."""
+        if max_concurrency is not None and num_threads is not None and max_concurrency != num_threads:
+            raise ValueError(
+                f"max_concurrency={max_concurrency!r} and num_threads={num_threads!r} disagree: num_threads is "
+                "distilabel 0.x's name for max_concurrency (requests at once). Pass only one of them."
+            )
+        value = next((v for v in (max_concurrency, num_threads) if v is not None), cls.default_max_concurrency)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            name = "max_concurrency" if max_concurrency is not None else "num_threads"
+            raise ValueError(f"Invalid {name}={value!r} (allowed: int >= 1)")
+        return value
 
     @property
     def model_identity(self) -> dict[str, Any]:
@@ -202,6 +215,50 @@ class LLM(HTMLRepr, ABC):
         """Send one formatted prompt; return ``num_generations`` completions or raise.
 
         ``schema``, when given, is a JSON schema the answers must follow.
+        """
+
+    def facts(self) -> BackendFacts:
+        """Where and how this LLM runs, for its card and text twin; backends override it."""
+        return BackendFacts(self.backend)
+
+    def replace(self, **settings: Any) -> "LLM":
+        """A copy with other settings that shares this LLM's model (once loaded) and client.
+
+        Args:
+            **settings: ``task``, ``prompt_format``, ``prompt_formatting_fn``,
+                ``max_concurrency``, ``cache`` or generation parameters (``temperature``, …);
+                the rest is kept. ``cache=True`` keeps this LLM's cache (the shared one if
+                it had none), ``"refresh"`` asks again and stores there, ``False`` is off.
+
+        Raises:
+            ValueError: naming an unknown setting, or a value it does not allow.
+
+        Example:
+            >>> llm = LlamaCppLLM(TextGenerationTask(), max_new_tokens=32)  # doctest: +SKIP
+            >>> llm.replace(max_new_tokens=8, cache=False).params.max_new_tokens  # doctest: +SKIP
+            8
+        """
+        params = list(type(self.params).model_fields)
+        own = ["task", "prompt_format", "prompt_formatting_fn", "max_concurrency", "cache"]
+        unknown = sorted(set(settings) - set(own) - set(params))
+        if unknown:
+            raise ValueError(f"replace() got unknown setting(s) {unknown}; it takes {', '.join(own)} "
+                             f"and the generation parameters ({', '.join(params)})")
+        mode = settings.pop("cache", "refresh" if self.cache_refresh else self.cache is not None)
+        cache = self.cache if mode in (True, "refresh") and self.cache is not None else mode
+        kept = {"task": self.task, "prompt_format": self.prompt_format, "prompt_formatting_fn": self.prompt_formatting_fn,
+                "max_concurrency": self.max_concurrency, **self.params.model_dump()}
+        new = object.__new__(type(self))  # not copy.copy: that goes through pickling, which drops the model and client
+        new.__dict__.update(self.__dict__)
+        # The base constructor on the copy: the checks of a new LLM, its own semaphore and cache keys.
+        LLM.__init__(new, **{**kept, **settings}, cache=cache)
+        new.cache_refresh = mode == "refresh"
+        return new
+
+    def close(self) -> None:
+        """Close the backend's client (a server's connections); the next call opens a new one.
+
+        Does nothing for backends that hold none. LLMs made by :meth:`replace` share it.
         """
 
     def format_prompt(self, prompt: Prompt) -> FormattedPrompt:
@@ -310,12 +367,13 @@ class LLM(HTMLRepr, ABC):
         """``CallCache.keyer`` for this LLM as it is now: remade when its model or parameters change."""
         made_for = (self.model_identity, list(self.params.__dict__.values()))
         if self._keyer is None or self._keyer[0] != made_for:
-            keyer = CallCache.keyer(backend=self.backend, model=made_for[0], params=self.params.model_dump())
+            keyer = CallCache.keyer(backend=self.backend, model=made_for[0], params=self.params.key_fields())
             self._keyer = (made_for, keyer)
         return self._keyer[1]
 
     def _parse(self, prompt_used: FormattedPrompt, completion: Completion, inputs: dict[str, Any]) -> LLMOutput:
-        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached)
+        output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached,
+                           scales=task_scales(self.task))
         try:
             output.parsed_output = self.task.parse_output_for(completion.text, inputs)
         except OutputParseError as exc:

@@ -19,8 +19,9 @@ import contextvars
 from typing import Any
 
 from distilabel_nb import runtime
-from distilabel_nb.llms.base import Completion, GenerationParams
+from distilabel_nb.llms.base import Completion
 from distilabel_nb.llms.openai import OpenAILLM
+from distilabel_nb.llms.params import GenerationParams
 from distilabel_nb.prompt import FormattedPrompt
 
 REQUEST_TIMEOUT = 3600.0  # seconds; a long answer of a big model on a slow CPU, not a stuck server

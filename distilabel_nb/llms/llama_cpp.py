@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from distilabel_nb import runtime
-from distilabel_nb.llms.base import LLM, BackendUnavailable, Completion, ErrorKind
+from distilabel_nb.llms.base import LLM, BackendFacts, BackendUnavailable, Completion, ErrorKind, GenerationParams
 from distilabel_nb.llms.engine import Engine, EngineFailed, engine_for
 from distilabel_nb.llms.engine_build import BUILD_HINT, find_server_binary
 from distilabel_nb.llms.models import DEFAULT_MODEL_NAME, INSTALL_HINT, default_model_path
@@ -49,6 +51,18 @@ def _grammar_for(schema: dict[str, Any]):
     return _grammar_from_json(json.dumps(schema))
 
 
+class LlamaCppParams(GenerationParams):
+    """The shared generation parameters, plus llama.cpp's own samplers (``None``: llama.cpp's default)."""
+
+    top_k: int | None = Field(None, ge=0, description="sample from the k likeliest tokens; 0 turns it off")
+    repeat_penalty: float | None = Field(None, gt=0.0, description="penalty on repeated tokens; 1.0 is none")
+    min_p: float | None = Field(None, ge=0.0, le=1.0, description="drop tokens below this share of the likeliest")
+
+
+#: The LlamaCppParams fields llama.cpp's calls take under the same name.
+_OWN_SAMPLERS = ("top_k", "repeat_penalty", "min_p")
+
+
 class LlamaCppLLM(LLM):
     """A GGUF model run by llama.cpp: in llama.cpp's own server (the local engine), or in-process.
 
@@ -66,11 +80,13 @@ class LlamaCppLLM(LLM):
             file, or a loaded ``llama_cpp.Llama`` (always in-process).
         n_ctx: Context window in tokens of one call (per engine slot).
         n_threads: CPU threads for llama.cpp (default: the engine uses every CPU this
-            process may run on; in-process, llama-cpp-python's own choice).
+            process may run on; in-process, llama-cpp-python's own choice). Not 0.x's
+            ``num_threads``, which is ``max_concurrency`` here.
         engine: ``"auto"`` (the server when its binary is found, else in-process with a
             one-line note), ``"server"`` or ``"in-process"``.
         max_concurrency: Calls in flight at once (default 8 with the server, 1 in-process).
-        **kwargs: Prompt format and generation parameters, see :class:`LLM`.
+        **kwargs: Prompt format and generation parameters, see :class:`LLM`; also
+            llama.cpp's ``top_k``, ``repeat_penalty`` and ``min_p`` (:class:`LlamaCppParams`).
 
     Raises:
         FileNotFoundError: when the model file does not exist, or ``engine="server"``
@@ -78,12 +94,13 @@ class LlamaCppLLM(LLM):
 
     Example:
         >>> from distilabel_nb import LlamaCppLLM, TextGenerationTask
-        >>> llm = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=32)
+        >>> llm = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=32, top_k=40, repeat_penalty=1.1)
         >>> llm.model_name
         'SmolLM2-135M-Instruct'
     """
 
     backend = "llama.cpp"
+    params_class = LlamaCppParams
 
     def __init__(
         self,
@@ -126,8 +143,8 @@ class LlamaCppLLM(LLM):
         else:
             raise TypeError(f"model must be None, a .gguf path or a llama_cpp.Llama, got {type(model).__name__}")
         self.engine = "in-process" if engine == "in-process" or self._llama is not None else self._find_server(engine)
-        if max_concurrency is None:
-            max_concurrency = SERVER_CONCURRENCY if self.engine == "server" else 1
+        if max_concurrency is None and kwargs.get("num_threads") is None and self.engine == "server":
+            max_concurrency = SERVER_CONCURRENCY
         super().__init__(task, max_concurrency=max_concurrency, **kwargs)
         if self.engine == "server":
             self._engine().attach(self)
@@ -150,10 +167,15 @@ class LlamaCppLLM(LLM):
         return self._server
 
     def close(self) -> None:
-        """Let go of the engine: it stops when no other LLM of the process uses it. The LLM can still be used."""
+        """Let go of the engine (it stops when no other LLM of the process uses it) and close the client to it.
+
+        The LLM can still be used: its next call starts the engine again.
+        """
         if self._server is not None:
             self._server.detach(id(self))
-        self._client = None
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     @property
     def loaded(self) -> bool:
@@ -169,6 +191,12 @@ class LlamaCppLLM(LLM):
         """What identifies the weights: file path, size and modification time."""
         stat = self.model_path.stat()
         return {"path": str(self.model_path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    def facts(self) -> BackendFacts:
+        settings = tuple((name, "auto" if value is None else f"{value:,}")
+                         for name, value in (("n_ctx", self.n_ctx), ("n_threads", self.n_threads)))
+        engine = "llama.cpp's server (local engine)" if self.engine == "server" else "llama.cpp in-process"
+        return BackendFacts(self.backend, "local file", str(self.model_path), (*settings, ("engine", engine)))
 
     @property
     def llama(self) -> "llama_cpp.Llama":
@@ -199,6 +227,7 @@ class LlamaCppLLM(LLM):
             # One seed per answer: the same seed for every answer would repeat the first one.
             seed=None if p.seed is None else p.seed + generation_index,
             stop=p.stop or [],
+            **{name: getattr(p, name) for name in _OWN_SAMPLERS if getattr(p, name) is not None},
         )
 
     def _complete_blocking(
@@ -259,7 +288,8 @@ class LlamaCppLLM(LLM):
         engine = self._engine()
         engine.attach(self)  # again: a copy of this LLM (copy.copy) is a user too
         base_url = await engine.ensure_running()
-        if self._client is None or self._client.base_url != base_url:
+        # Its own client: one made by replace() shares this LLM's attributes, not its task and parameters.
+        if self._client is None or self._client.owner is not self or self._client.base_url != base_url:
             from distilabel_nb.llms.engine_client import EngineClient
 
             self._client = EngineClient(self, base_url)

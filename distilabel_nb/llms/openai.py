@@ -12,7 +12,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from distilabel_nb import runtime
-from distilabel_nb.llms.base import LLM, Completion, ErrorKind
+from distilabel_nb.llms.base import LLM, BackendFacts, Completion, ErrorKind
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
 
@@ -111,7 +111,7 @@ class OpenAILLM(LLM):
         base_url: The server's ``/v1`` URL (default: OpenAI's).
         api_key: The key (default: ``OPENAI_API_KEY``; servers on another
             ``base_url`` may need none). Never shown in reprs, errors or outputs.
-        max_concurrency: Most requests in flight.
+        max_concurrency: Most requests in flight (default 8; ``num_threads`` is 0.x's name for it).
         timeout: Seconds before a request is abandoned.
         max_retries: Retries on rate limits (honouring ``Retry-After``), server errors,
             timeouts and dropped connections, with exponential backoff and jitter.
@@ -126,6 +126,12 @@ class OpenAILLM(LLM):
 
     backend = "openai"
     default_format = "openai"
+    default_max_concurrency = 8
+    refused_params = {
+        name: f"the OpenAI API has no field for it. Leave {name}= out, set it where the server is started "
+        f"(llama.cpp's llama-server: {flag}), or run the GGUF model with LlamaCppLLM, which sends it."
+        for name, flag in (("top_k", "--top-k"), ("repeat_penalty", "--repeat-penalty"), ("min_p", "--min-p"))
+    }
 
     def __init__(
         self,
@@ -134,7 +140,7 @@ class OpenAILLM(LLM):
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        max_concurrency: int = 8,
+        max_concurrency: int | None = None,
         timeout: float = 120.0,
         max_retries: int = 4,
         requests_per_minute: float | None = None,
@@ -353,6 +359,20 @@ class OpenAILLM(LLM):
         else:
             kind, message = super().describe_error(exc)
         return kind, self._scrub(message)
+
+    def facts(self) -> BackendFacts:
+        return BackendFacts(self.backend, "server", self.base_url,
+                            (("timeout", f"{self.timeout:g} s"), ("max_retries", f"{self.max_retries:,}")))
+
+    def close(self) -> None:
+        """Close the HTTP client (on the runtime loop, where its connections are); the next call builds another."""
+        client, self._client = self._client, None
+        if client is None or client.is_closed():
+            return
+        if runtime.in_runtime_thread():
+            runtime.submit(client.close())
+        else:
+            runtime.run_sync(client.close())
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", base_url={self.base_url!r})"

@@ -1,9 +1,11 @@
 """Tasks: what a model is asked and how its answer is read."""
 
-from distilabel_nb.tasks.base import OutputParseError, Task, TemplateTask
+from distilabel_nb.tasks.base import Task
+from distilabel_nb.tasks.custom import TemplateTask
 from distilabel_nb.tasks.critique import CritiqueTask, UltraCMTask
 from distilabel_nb.tasks.evol import EvolInstructTask, EvolQualityTask, elimination_reason
 from distilabel_nb.tasks.judgelm import JudgeLMTask
+from distilabel_nb.tasks.parsing import OutputParseError
 from distilabel_nb.tasks.principles import PRINCIPLES
 from distilabel_nb.tasks.prometheus import RUBRICS, PrometheusTask
 from distilabel_nb.tasks.registry import TaskFactory, available_tasks, make_task, register_task

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
+from distilabel_nb.schema import Scale
 from distilabel_nb.tasks.labeller import GenerationsLabeller
 from distilabel_nb.tasks.parsing import (
     NUMBER,
     clean,
-    in_range,
     is_placeholder,
     labelled_number,
     labelled_text,
@@ -39,7 +39,8 @@ _CRITIQUE_LABELS = ("critique", "feedback", "review")
 class CritiqueTask(GenerationsLabeller):
     """Critique each of the ``generations`` for the ``input`` instruction, and score it.
 
-    Outputs ``critique`` and ``score``: lists aligned with ``generations``.
+    Outputs ``critique`` and ``score`` (whole numbers from ``min_score`` to
+    ``max_score``): lists aligned with ``generations``.
 
     Args:
         criteria: What the critique weighs.
@@ -48,7 +49,7 @@ class CritiqueTask(GenerationsLabeller):
 
     Example:
         >>> CritiqueTask().parse_output("Critique: Accurate but terse.\\nScore: 7", num_texts=1)
-        {'critique': ['Accurate but terse.'], 'score': [7.0]}
+        {'critique': ['Accurate but terse.'], 'score': [7]}
     """
 
     system_prompt: str = CRITIQUE_SYSTEM_PROMPT
@@ -64,6 +65,11 @@ class CritiqueTask(GenerationsLabeller):
     def __post_init__(self) -> None:
         if not (isinstance(self.min_score, int) and isinstance(self.max_score, int) and self.min_score < self.max_score):
             raise ValueError(f"min_score must be a whole number below max_score, got {self.min_score} and {self.max_score}")
+
+    @property
+    def scale(self) -> Scale:
+        """Whole numbers from ``min_score`` to ``max_score`` (1 to 10 by default)."""
+        return Scale(self.min_score, self.max_score)
 
     def _blocks(self, text: str, count: int | None) -> dict[int, str]:
         blocks = numbered_blocks(text, ("answer", "response", "text"))
@@ -90,7 +96,7 @@ class CritiqueTask(GenerationsLabeller):
         blocks = self._blocks(text, num_texts)
         count = num_texts if num_texts is not None else max(blocks, default=0)
         critiques: list[str | None] = []
-        scores: list[float | None] = []
+        scores: list[int | float | None] = []
         problems: list[str] = []
         for number in range(1, count + 1):
             score, critique = self._read_block(blocks.get(number, ""))
@@ -99,7 +105,7 @@ class CritiqueTask(GenerationsLabeller):
                 problems.append(f"{where}: no score found")
             elif critique is None:
                 problems.append(f"{where}: no critique found")
-            scores.append(in_range(score, self.min_score, self.max_score, where, problems))
+            scores.append(self.scale.read(score, where, problems))
             critiques.append(critique)
         return self.finish({"critique": critiques, "score": scores}, problems, count)
 
@@ -119,7 +125,7 @@ class UltraCMTask(CritiqueTask):
 
     Example:
         >>> UltraCMTask().parse_output("### Feedback\\nOverall Score: 6\\nCorrect, but explain why.", num_texts=1)
-        {'critique': ['Correct, but explain why.'], 'score': [6.0]}
+        {'critique': ['Correct, but explain why.'], 'score': [6]}
     """
 
     system_prompt: str = ULTRACM_SYSTEM_PROMPT

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Sequence
 
 from distilabel_nb.prompt import Prompt
-from distilabel_nb.tasks.base import OutputParseError, Task
+from distilabel_nb.tasks.base import Task
+from distilabel_nb.tasks.parsing import OutputParseError
 
 INSTRUCTION_METHODS: dict[str, str] = {
     "breadth": "Write a new instruction in the same domain, about something rarer.",

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from distilabel_nb.tasks.base import OutputParseError
+from distilabel_nb.schema import Scale
 from distilabel_nb.tasks.labeller import GenerationsLabeller
-from distilabel_nb.tasks.parsing import NUMBER, clean, in_range, numbers_in, to_number
+from distilabel_nb.tasks.parsing import NUMBER, OutputParseError, clean, numbers_in, to_number
 
 DEFAULT_SYSTEM_PROMPT = "You are a precise, impartial assistant who checks the quality of answers."
 
@@ -53,8 +53,9 @@ def _per_assistant(text: str, number: int) -> float | None:
 class JudgeLMTask(GenerationsLabeller):
     """Score each of the ``generations`` for the ``input`` question, then explain.
 
-    Outputs ``rating`` (a list aligned with ``generations``, 1 to 10) and
-    ``rationale`` (one explanation for the whole row).
+    Outputs ``rating`` (a list aligned with ``generations``: 1 to 10, decimals allowed,
+    as in the JudgeLM paper; so the scores are ``float``) and ``rationale`` (one
+    explanation for the whole row).
 
     Args:
         criteria: What the scores weigh, shown to the judge.
@@ -71,7 +72,11 @@ class JudgeLMTask(GenerationsLabeller):
     output_args_names: ClassVar[list[str]] = ["rating", "rationale"]
     score_column: ClassVar[str] = "rating"
     item_name: ClassVar[str] = "assistant"
-    score_range: ClassVar[tuple[int, int]] = (1, 10)
+
+    @property
+    def scale(self) -> Scale:
+        """1 to 10; the prompt does not ask for whole numbers, and judges write 7.5."""
+        return Scale(1, 10, whole=False)
 
     def parse_output(self, text: str, num_texts: int | None = None) -> dict[str, Any]:
         """Read the score line (or ``Assistant N: score`` lines) and the explanation.
@@ -101,13 +106,13 @@ class JudgeLMTask(GenerationsLabeller):
             if any(value is not None for value in found):
                 scores, problems = found, []  # type: ignore[assignment]
                 rest = _ONLY_SCORE_LINES.sub("", text)
-        low, high = self.score_range
+        scale = self.scale
         ratings: list[float | None] = []
         for number in range(1, count + 1):
             value = scores[number - 1] if number - 1 < len(scores) else None
             if value is None:
                 problems.append(f"assistant {number}: no score found")
-            ratings.append(in_range(value, low, high, f"assistant {number}", problems))
+            ratings.append(scale.read(value, f"assistant {number}", problems))  # type: ignore[arg-type]
         rationale = rest.strip() or None
         if rationale is None and count:
             problems.append("no explanation found after the scores")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from distilabel_nb.tasks.base import OutputParseError, Task, read_structured
-from distilabel_nb.tasks.parsing import as_text_list
+from distilabel_nb.tasks.base import Task
+from distilabel_nb.tasks.parsing import OutputParseError, as_text_list
+from distilabel_nb.tasks.structured import read_structured
 
 
 @dataclass
@@ -20,7 +21,9 @@ class GenerationsLabeller(Task):
     """Judge each text of the ``texts_input`` column (by default ``generations``).
 
     Subclasses implement :meth:`parse_output` with a ``num_texts`` argument: how many
-    texts were judged (``None``: as many as the answer mentions).
+    texts were judged (``None``: as many as the answer mentions), name their
+    ``score_column`` and declare its :attr:`scale`, which reads each score
+    (``int`` on a whole-number scale).
     """
 
     kind: ClassVar[str] = "labeller"

@@ -3,7 +3,7 @@
 The labeller tasks share these helpers. They accept the usual noise — markdown
 emphasis, Windows line ends, "4/5", "5.0 (Excellent)", "seven", prose before and
 after — and return ``None`` for what they cannot read, so that the task can name it in
-its :class:`~distilabel_nb.tasks.base.OutputParseError`.
+its :class:`OutputParseError`.
 
 Example:
     >>> labelled_number("**Rating:** 4/5 (Good)", ("rating",))
@@ -120,22 +120,6 @@ def first_paragraph(text: str) -> str | None:
     return paragraph or None
 
 
-def in_range(value: float | None, low: float, high: float, what: str, problems: list[str], noun: str = "score") -> float | None:
-    """``value`` if inside ``[low, high]``; otherwise ``None`` and a line in ``problems``.
-
-    Example:
-        >>> problems = []
-        >>> in_range(9, 1, 5, "text 1", problems, "rating"), problems
-        (None, ['text 1: rating 9 is outside 1-5'])
-    """
-    if value is None:
-        return None
-    if not low <= value <= high:
-        problems.append(f"{what}: {noun} {value:g} is outside {low:g}-{high:g}")
-        return None
-    return value
-
-
 def is_placeholder(text: str) -> bool:
     """True for a template placeholder echoed back, e.g. ``"<one or two sentences>"``."""
     return bool(re.fullmatch(r"\s*[<\[][^<>\[\]]*[>\]]\s*", text))
@@ -158,6 +142,18 @@ def labelled_text(text: str, labels: Sequence[str], stop_labels: Sequence[str] =
         body = re.split(rf"\n[ \t>#*_\-]*(?:{stops})\b", body, maxsplit=1, flags=re.IGNORECASE)[0]
     paragraph = first_paragraph(body)
     return None if paragraph is None or is_placeholder(paragraph) else paragraph
+
+
+class OutputParseError(ValueError):
+    """A model's answer could not be read completely.
+
+    Attributes:
+        partial: The output columns that could be read (missing ones are ``None``).
+    """
+
+    def __init__(self, message: str, partial: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.partial = partial
 
 
 class JSONNotFound(ValueError):

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from distilabel_nb.schema import Scale
 from distilabel_nb.tasks.labeller import GenerationsLabeller
-from distilabel_nb.tasks.parsing import NUMBER, clean, first_paragraph, in_range, is_placeholder, numbered_blocks, to_number
+from distilabel_nb.tasks.parsing import NUMBER, clean, first_paragraph, is_placeholder, numbered_blocks, to_number
 
 DEFAULT_SYSTEM_PROMPT = "You are a fair judge who grades answers strictly by the rubric you are given."
 
@@ -79,7 +80,8 @@ RUBRICS: dict[str, tuple[str, dict[int, str]]] = {
 class PrometheusTask(GenerationsLabeller):
     """Grade each of the ``generations`` for ``input`` by a rubric, with a ``reference_answer``.
 
-    Outputs ``critique`` and ``score``: lists aligned with ``generations``.
+    Outputs ``critique`` and ``score`` (whole numbers on the rubric's scale, 1 to 5 for
+    the presets): lists aligned with ``generations``.
 
     Args:
         rubric: The criterion, as a question (e.g. "Is the response helpful?").
@@ -89,7 +91,7 @@ class PrometheusTask(GenerationsLabeller):
     Example:
         >>> task = PrometheusTask.for_reasoning()
         >>> task.parse_output("Feedback: Each step follows. [RESULT] 5", num_texts=1)
-        {'critique': ['Each step follows.'], 'score': [5.0]}
+        {'critique': ['Each step follows.'], 'score': [5]}
     """
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
@@ -144,6 +146,11 @@ class PrometheusTask(GenerationsLabeller):
     def score_range(self) -> tuple[int, int]:
         return min(self.score_descriptions), max(self.score_descriptions)
 
+    @property
+    def scale(self) -> Scale:
+        """Whole numbers, from the lowest to the highest score the rubric describes."""
+        return Scale(*self.score_range)
+
     def _blocks(self, text: str, count: int | None) -> dict[int, str]:
         blocks = numbered_blocks(text, ("response", "answer", "feedback"))
         if blocks:
@@ -163,9 +170,8 @@ class PrometheusTask(GenerationsLabeller):
         text = clean(text)
         blocks = self._blocks(text, num_texts)
         count = num_texts if num_texts is not None else max(blocks, default=0)
-        low, high = self.score_range
         critiques: list[str | None] = []
-        scores: list[float | None] = []
+        scores: list[int | float | None] = []
         problems: list[str] = []
         for number in range(1, count + 1):
             block = blocks.get(number, "")
@@ -180,6 +186,6 @@ class PrometheusTask(GenerationsLabeller):
                 problems.append(f"{where}: no [RESULT] score found")
             elif critique is None:
                 problems.append(f"{where}: no feedback found")
-            scores.append(in_range(score, low, high, where, problems))
+            scores.append(self.scale.read(score, where, problems))
             critiques.append(critique)
         return self.finish({"critique": critiques, "score": scores}, problems, count)

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
+from distilabel_nb.schema import Scale
 from distilabel_nb.tasks.labeller import GenerationsLabeller
-from distilabel_nb.tasks.parsing import NUMBER, clean, in_range, labelled_number, labelled_numbers, leading_number, numbered_blocks, to_number
+from distilabel_nb.tasks.parsing import NUMBER, clean, labelled_number, labelled_numbers, leading_number, numbered_blocks, to_number
 
 _NUMBERED_LINE = re.compile(
     rf"^[ \t]*(\d+)[ \t]*[.):][ \t]*(?:score[ \t]*(?:[:=\-][ \t]*)?)?({NUMBER})(?:[ \t]*/[ \t]*\d+)?[ \t]*\.?[ \t]*$",
@@ -32,6 +33,11 @@ class _ListScorer(GenerationsLabeller):
     def __post_init__(self) -> None:
         if not isinstance(self.max_score, int) or self.max_score < 2:
             raise ValueError(f"max_score must be a whole number >= 2, got {self.max_score!r}")
+
+    @property
+    def scale(self) -> Scale:
+        """Whole numbers from 1 to ``max_score``, as the prompt asks."""
+        return Scale(1, self.max_score)
 
     def _scores(self, text: str, count: int | None) -> dict[int, float | None]:
         blocks = numbered_blocks(text, self.heading_words)
@@ -55,13 +61,13 @@ class _ListScorer(GenerationsLabeller):
         found = self._scores(clean(text), num_texts)
         count = num_texts if num_texts is not None else max(found, default=0)
         problems: list[str] = []
-        scores: list[float | None] = []
+        scores: list[int | float | None] = []
         for number in range(1, count + 1):
             where = f"{self.item_name} {number}"
             value = found.get(number)
             if value is None:
                 problems.append(f"{where}: no score found")
-            scores.append(in_range(value, 1, self.max_score, where, problems))
+            scores.append(self.scale.read(value, where, problems))
         return self.finish({self.output_args_names[0]: scores}, problems, count)
 
 
@@ -69,14 +75,14 @@ class _ListScorer(GenerationsLabeller):
 class QualityScorerTask(_ListScorer):
     """Score the quality of each of the ``generations`` for the ``input`` question.
 
-    Outputs ``quality_score``: a list aligned with ``generations``, 1 to ``max_score``.
+    Outputs ``quality_score``: a list aligned with ``generations``, whole numbers from 1 to ``max_score``.
 
     Args:
         max_score: The top score, kept for responses that cannot be improved.
 
     Example:
         >>> QualityScorerTask().parse_output("[Response 1] Score: 4\\n[Response 2] Score: 2", num_texts=2)
-        {'quality_score': [4.0, 2.0]}
+        {'quality_score': [4, 2]}
     """
 
     system_prompt: str = "You compare answers written by AI assistants and score their quality."
@@ -92,7 +98,7 @@ class QualityScorerTask(_ListScorer):
 class ComplexityScorerTask(_ListScorer):
     """Score how complex each of the ``instructions`` is.
 
-    Outputs ``complexity_score``: a list aligned with ``instructions``, 1 to ``max_score``.
+    Outputs ``complexity_score``: a list aligned with ``instructions``, whole numbers from 1 to ``max_score``.
     Pairs with :class:`~distilabel_nb.tasks.EvolInstructTask`, whose ``instructions``
     column lists a row's evolutions.
 
@@ -101,7 +107,7 @@ class ComplexityScorerTask(_ListScorer):
 
     Example:
         >>> ComplexityScorerTask().parse_output("[1] Score: 2\\n[2] Score: 5", num_texts=2)
-        {'complexity_score': [2.0, 5.0]}
+        {'complexity_score': [2, 5]}
     """
 
     system_prompt: str = "You judge how difficult and complex instructions are to carry out."

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from distilabel_nb.tasks.base import OutputParseError, Task
-from distilabel_nb.tasks.parsing import clean, is_placeholder
+from distilabel_nb.tasks.base import Task
+from distilabel_nb.tasks.parsing import OutputParseError, clean, is_placeholder
 
 DEFAULT_CRITERIA = [
     "Vary the verbs and the sentence structure; do not repeat yourself.",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Union
 
 from distilabel_nb.prompt import Prompt
-from distilabel_nb.tasks.base import OutputParseError, Task
+from distilabel_nb.tasks.base import Task
+from distilabel_nb.tasks.parsing import OutputParseError
 from distilabel_nb.tasks.principles import PRINCIPLES
 
 DEFAULT_SYSTEM_PROMPT = (

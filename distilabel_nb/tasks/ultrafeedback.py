@@ -18,20 +18,21 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from distilabel_nb.tasks.base import OutputParseError, read_structured
+from distilabel_nb.schema import Scale
 from distilabel_nb.tasks.labeller import GenerationsLabeller
 from distilabel_nb.tasks.parsing import (
     NUMBER,
     JSONNotFound,
+    OutputParseError,
     clean,
     extract_json,
-    in_range,
     is_placeholder,
     labelled_number,
     labelled_text,
     leading_number,
     numbered_blocks,
 )
+from distilabel_nb.tasks.structured import read_structured
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def ratings_model(num_texts: int, low: int, high: int, rationale_max_chars: int)
 class UltraFeedbackTask(GenerationsLabeller):
     """Rate each of the ``generations`` for the ``input`` instruction.
 
-    Outputs ``rating`` and ``rationale``: lists aligned with ``generations``.
+    Outputs ``rating`` (whole numbers on the scale of ``ratings``, 1 to 5 by default)
+    and ``rationale``: lists aligned with ``generations``.
 
     Args:
         aspect: What the ratings judge, shown as the heading.
@@ -117,7 +119,7 @@ class UltraFeedbackTask(GenerationsLabeller):
     Example:
         >>> task = UltraFeedbackTask()
         >>> task.parse_output("#### Output for Text 1\\nRating: 4\\nRationale: Clear.")
-        {'rating': [4.0], 'rationale': ['Clear.']}
+        {'rating': [4], 'rationale': ['Clear.']}
         >>> UltraFeedbackTask.for_honesty().aspect
         'honesty and uncertainty'
     """
@@ -206,6 +208,11 @@ class UltraFeedbackTask(GenerationsLabeller):
         values = [r.value for r in self.ratings]
         return min(values), max(values)
 
+    @property
+    def scale(self) -> Scale:
+        """Whole numbers from the lowest to the highest of :attr:`ratings`."""
+        return Scale(*self.rating_range)
+
     # -- structured output --
     def structured_model(self, num_texts: int) -> type[BaseModel]:
         """The pydantic model of a structured answer rating ``num_texts`` texts."""
@@ -220,7 +227,7 @@ class UltraFeedbackTask(GenerationsLabeller):
 
     def columns_from_answer(self, answer: BaseModel, inputs: dict[str, Any]) -> dict[str, list]:
         items = answer.ratings  # type: ignore[attr-defined]
-        return {"rating": [float(item.rating) for item in items], "rationale": [item.rationale.strip() for item in items]}
+        return {"rating": [int(item.rating) for item in items], "rationale": [item.rationale.strip() for item in items]}
 
     def _salvage(self, text: str, count: int | None) -> dict[str, list]:
         """What a JSON answer that failed validation still says, aligned with the texts."""
@@ -231,14 +238,13 @@ class UltraFeedbackTask(GenerationsLabeller):
         items = data.get("ratings") if isinstance(data, dict) else None
         items = items if isinstance(items, list) else []
         count = len(items) if count is None else count
-        low, high = self.rating_range
-        ratings: list[float | None] = []
+        ratings: list[int | None] = []
         rationales: list[str | None] = []
         for index in range(count):
             item = items[index] if index < len(items) and isinstance(items[index], dict) else {}
             rating = item.get("rating")
-            ok = isinstance(rating, (int, float)) and not isinstance(rating, bool) and low <= rating <= high
-            ratings.append(float(rating) if ok else None)
+            number = isinstance(rating, (int, float)) and not isinstance(rating, bool)
+            ratings.append(self.scale.read(rating, "", []) if number else None)  # type: ignore[arg-type]
             rationale = item.get("rationale")
             rationales.append(rationale.strip() or None if isinstance(rationale, str) else None)
         return {"rating": ratings, "rationale": rationales}
@@ -305,8 +311,8 @@ class UltraFeedbackTask(GenerationsLabeller):
         text = clean(text)
         blocks = self._blocks(text)
         count = num_texts if num_texts is not None else max(blocks, default=0)
-        low, high = self.rating_range
-        ratings: list[float | None] = []
+        scale = self.scale
+        ratings: list[int | float | None] = []
         rationales: list[str | None] = []
         problems: list[str] = []
         for number in range(1, count + 1):
@@ -321,7 +327,7 @@ class UltraFeedbackTask(GenerationsLabeller):
             if rating is None:
                 problems.append(f"{where}: no rating found")
             else:
-                rating = in_range(rating, low, high, where, problems, noun="rating")
+                rating = scale.read(rating, where, problems, noun="rating")
                 if rationale is None:
                     problems.append(f"{where}: no rationale found")
             ratings.append(rating)

@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from distilabel_nb.tasks.base import OutputParseError
+from distilabel_nb.schema import Scale
 from distilabel_nb.tasks.labeller import GenerationsLabeller
 from distilabel_nb.tasks.parsing import (
     NUMBER,
+    OutputParseError,
     clean,
     first_paragraph,
-    in_range,
     is_placeholder,
     numbered_blocks,
     numbers_in,
@@ -43,7 +43,8 @@ def _area_pattern(area: str) -> str:
 class UltraJudgeTask(GenerationsLabeller):
     """Rate every area of each of the ``generations``, then give each a final score.
 
-    Outputs ``rating`` (final scores, 0 to 10, aligned with ``generations``) and
+    Outputs ``rating`` (final scores, 0 to 10 with decimals allowed, so ``float``;
+    aligned with ``generations``) and
     ``areas`` (aligned with ``generations``: for each answer a dict
     ``{area: {"rating": float, "rationale": str}}``).
 
@@ -64,7 +65,11 @@ class UltraJudgeTask(GenerationsLabeller):
     output_args_names: ClassVar[list[str]] = ["rating", "areas"]
     score_column: ClassVar[str] = "rating"
     item_name: ClassVar[str] = "assistant"
-    score_range: ClassVar[tuple[int, int]] = (0, 10)
+
+    @property
+    def scale(self) -> Scale:
+        """0 to 10, decimals allowed (final scores such as 8.5), for the areas and the final score."""
+        return Scale(0, 10, whole=False)
 
     def __post_init__(self) -> None:
         if not self.areas or not all(isinstance(a, str) and a.strip() for a in self.areas):
@@ -84,7 +89,6 @@ class UltraJudgeTask(GenerationsLabeller):
         return scores
 
     def _areas(self, block: str, where: str, problems: list[str]) -> dict[str, dict[str, Any]]:
-        low, high = self.score_range
         patterns = [_area_pattern(area) for area in self.areas]
         next_area = "|".join(patterns) + r"|final\s+scores?|overall\s+score"
         lead = r"[#*\->\d. \t]*"  # bullets, numbering, emphasis before an area name
@@ -99,7 +103,7 @@ class UltraJudgeTask(GenerationsLabeller):
             if not match:
                 problems.append(f"{where}: no rating for {area!r}")
                 continue
-            rating = in_range(to_number(match.group(1)), low, high, f"{where}, {area!r}", problems)
+            rating = self.scale.read(to_number(match.group(1)), f"{where}, {area!r}", problems)
             rationale = first_paragraph(match.group(2))
             if rationale is not None and is_placeholder(rationale):
                 rationale = None
@@ -119,7 +123,6 @@ class UltraJudgeTask(GenerationsLabeller):
         count = num_texts if num_texts is not None else max(blocks, default=0)
         if count == 1 and not blocks:
             blocks = {1: text}
-        low, high = self.score_range
         problems: list[str] = []
         finals = self._final_scores(text, blocks, count)
         ratings: list[float | None] = []
@@ -135,7 +138,7 @@ class UltraJudgeTask(GenerationsLabeller):
             final = finals[number - 1] if number - 1 < len(finals) else None
             if final is None:
                 problems.append(f"{where}: no final score found")
-            ratings.append(in_range(final, low, high, f"{where}, final", problems))
+            ratings.append(self.scale.read(final, f"{where}, final", problems))  # type: ignore[arg-type]
         result = {"rating": ratings, "areas": areas}
         if count == 0:
             raise OutputParseError("no assistant evaluations found in the answer", partial=result)

@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from distilabel_nb.cells import duration
 from distilabel_nb.run import Run, RunState
-from distilabel_nb.widgets import views
+from distilabel_nb.display import panel_html
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -39,21 +40,6 @@ def require_ipywidgets():
     except ImportError as exc:
         raise ImportError(INSTALL_HINT) from exc
     return ipywidgets
-
-
-def format_duration(seconds: float | None) -> str:
-    """``0:07``, ``12:30``, ``1:02:03``; ``—`` when unknown.
-
-    Example:
-        >>> format_duration(75.4), format_duration(3723), format_duration(None)
-        ('1:15', '1:02:03', '—')
-    """
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "—"
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @dataclass(frozen=True)
@@ -81,10 +67,10 @@ class ProgressFacts:
             (rate, "rows/s", False),
             (f"{self.tokens:,}", "tokens", False),
             (f"{self.failures:,}", "failed" if self.failures else "failures", self.failures > 0),
-            (format_duration(self.elapsed), "elapsed", False),
+            (duration(self.elapsed, clock=True), "elapsed", False),
         ]
         if not over:
-            left = format_duration(self.remaining)
+            left = duration(self.remaining, clock=True)
             items.append(("~" + left if self.remaining is not None else left, "left", False))
         return items
 
@@ -115,9 +101,9 @@ class RunProgress:
 
         self.generation_bar = bar("Generating")
         self.labelling_bar = bar("Labelling")
-        self.generation_count = w.HTML(views.count(0, state.total_rows))
-        self.labelling_count = w.HTML(views.count(0, state.total_rows))
-        self.stats = w.HTML(views.stats(ProgressFacts.of(state).items(over=False)))
+        self.generation_count = w.HTML(panel_html.count(0, state.total_rows))
+        self.labelling_count = w.HTML(panel_html.count(0, state.total_rows))
+        self.stats = w.HTML(panel_html.stats(ProgressFacts.of(state).items(over=False)))
         # one Layout per row: a shared one would hide both rows when one is hidden
         self._generation_row = w.HBox([self.generation_bar, self.generation_count],
                                       layout=w.Layout(align_items="center", grid_gap="10px"))
@@ -144,10 +130,10 @@ class RunProgress:
             bar_widget.max = max(state.total_rows, 1)
             bar_widget.value = min(done, bar_widget.max)
             bar_widget.bar_style = style if state.status != "pending" else ""
-            count_widget.value = views.count(done, state.total_rows)
+            count_widget.value = panel_html.count(done, state.total_rows)
         self._generation_row.layout.display = "" if state.has_generator else "none"
         self._labelling_row.layout.display = "" if state.has_labeller else "none"
-        self.stats.value = views.stats(ProgressFacts.of(state, elapsed).items(over=state.is_over))
+        self.stats.value = panel_html.stats(ProgressFacts.of(state, elapsed).items(over=state.is_over))
 
     def _repr_mimebundle_(self, **kwargs: Any):
         return self.widget._repr_mimebundle_(**kwargs)

@@ -23,7 +23,7 @@ def test_evolutions_feed_the_complexity_scorer(scripted_llm):
     df = Pipeline(generator=generator, labeller=labeller).generate([{"input": "Add 2 and 3."}], num_generations=2, display_progress_bar=False)
     row = df.iloc[0]
     assert row["instructions"] == ["Add 2 and 3, then square the sum.", "Add 2 and 3, explaining each step."]
-    assert row["complexity_score"] == [3.0, 2.0] and row["labelling_error"] is None
+    assert row["complexity_score"] == [3, 2] and row["labelling_error"] is None
     assert "[2] Add 2 and 3, explaining each step." in labeller.history[0][-1]["content"]
 
 
@@ -41,7 +41,7 @@ def test_prometheus_takes_the_reference_answer_from_the_dataset(scripted_llm):
     pipe = Pipeline(generator=generator, labeller=labeller)
     assert pipe.required_columns() == ["input", "reference_answer"]
     df = pipe.generate([{"input": "Capital of France?", "reference_answer": "Paris"}], num_generations=2, display_progress_bar=False)
-    assert df.iloc[0]["score"] == [5.0, 1.0] and df.iloc[0]["critique"] == ["Right.", "Wrong."]
+    assert df.iloc[0]["score"] == [5, 1] and df.iloc[0]["critique"] == ["Right.", "Wrong."]
     assert "###Reference answer (score 5)\nParis" in labeller.history[0][-1]["content"]
 
 
@@ -64,7 +64,7 @@ def test_structured_ultrafeedback_sends_its_schema(scripted_llm):
 
     labeller = Recording(UltraFeedbackTask(structured=True), respond=lambda prompt, i: '{"ratings": [{"rationale": "ok", "rating": 4}, {"rationale": "no", "rating": 2}]}')
     df = Pipeline(labeller=labeller).generate([{"input": "Q?", "generations": ["a", "b"]}], display_progress_bar=False)
-    assert df.iloc[0]["rating"] == [4.0, 2.0]
+    assert df.iloc[0]["rating"] == [4, 2]
     assert schemas[0]["properties"]["ratings"]["minItems"] == 2
 
 

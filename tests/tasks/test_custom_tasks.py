@@ -1,4 +1,4 @@
-"""Custom tasks from a template string: rendering, parsing, checks, and the sandbox."""
+"""Custom tasks from a template string: the golden prompt, rendering, parsing, checks, and the sandbox."""
 
 from __future__ import annotations
 
@@ -7,6 +7,20 @@ from pydantic import BaseModel
 
 from distilabel_nb.tasks import OutputParseError, Task, TemplateTask
 from distilabel_nb.tasks.base import SecurityError
+
+from task_cases import GoldenChecks
+
+
+GOLDEN_CASES = {
+    "custom_template": (
+        Task.from_template("Summarize in {{ words }} words:\n{{ text }}", inputs=["text"], system_prompt="Be brief.", words=12),
+        {"text": "The quick brown fox jumps over the lazy dog."},
+    ),
+}
+
+
+class TestGoldenPrompts(GoldenChecks):
+    golden = GOLDEN_CASES
 
 
 def summarize(**kwargs):

@@ -1,4 +1,7 @@
-"""Structured output: schemas from pydantic models, validation, and real constrained decoding.
+"""Structured output: strict schemas from pydantic models, and real constrained decoding.
+
+UltraFeedback's own structured schema and answers are tested with the family, in
+``test_ultrafeedback.py``.
 
 The real-model tests run the bundled SmolLM2-135M-Instruct under a JSON-schema grammar on
 llama.cpp (chat and raw-completion paths) and through ``python -m llama_cpp.server``.
@@ -13,44 +16,15 @@ from pydantic import BaseModel
 
 from distilabel_nb.llms.llama_cpp import LlamaCppLLM
 from distilabel_nb.llms.openai import OpenAILLM
-from distilabel_nb.tasks import OutputParseError, Task, UltraFeedbackTask
-from distilabel_nb.tasks.base import strict_json_schema
+from distilabel_nb.tasks import Task, UltraFeedbackTask
+from distilabel_nb.tasks.structured import strict_json_schema
 
-ROW = {"input": "What is 2+2?", "generations": ["4", "22"]}
-
-
-def answer(*items):
-    return json.dumps({"ratings": [{"rationale": r, "rating": v} for r, v in items]})
+from task_cases import ROW, structured_answer
 
 
-# -- the schema --
-def test_free_text_ultrafeedback_has_no_schema():
-    assert UltraFeedbackTask().response_schema(ROW) is None
 
 
-def test_structured_schema_fixes_the_count_and_the_scale():
-    schema = UltraFeedbackTask(structured=True, rationale_max_chars=80).response_schema(ROW)
-    ratings = schema["properties"]["ratings"]
-    assert (ratings["minItems"], ratings["maxItems"]) == (2, 2)
-    item = schema["$defs"]["TextRating"]
-    assert item["properties"]["rating"]["enum"] == [1, 2, 3, 4, 5]
-    assert item["properties"]["rationale"]["maxLength"] == 80
-    assert item["required"] == ["rationale", "rating"] and item["additionalProperties"] is False
-    assert schema["required"] == ["ratings"] and schema["additionalProperties"] is False
-    three = UltraFeedbackTask(structured=True).response_schema({**ROW, "generations": ["a", "b", "c"]})
-    assert three["properties"]["ratings"]["minItems"] == 3
 
-
-def test_the_scale_of_a_preset_reaches_the_schema():
-    from distilabel_nb.tasks.ultrafeedback import RatingLevel
-
-    task = UltraFeedbackTask(structured=True, ratings=[RatingLevel(v, str(v), "") for v in range(0, 11)])
-    assert task.response_schema(ROW)["$defs"]["TextRating"]["properties"]["rating"]["enum"] == list(range(11))
-
-
-def test_the_schema_is_built_once_per_shape():
-    task = UltraFeedbackTask(structured=True)
-    assert task.response_model(ROW) is UltraFeedbackTask(structured=True).response_model(dict(ROW))
 
 
 def test_strict_schema_tightens_nested_objects():
@@ -73,34 +47,6 @@ def test_strict_schema_tightens_nested_objects():
     assert "required" not in tricky["properties"]["properties"]
 
 
-# -- reading structured answers --
-def test_a_valid_structured_answer_is_read():
-    task = UltraFeedbackTask(structured=True)
-    parsed = task.parse_output_for(answer(("Right.", 5), ("Wrong.", 1)), ROW)
-    assert parsed == {"rating": [5.0, 1.0], "rationale": ["Right.", "Wrong."]}
-    fenced = "Here you go:\n```json\n" + answer(("Right.", 4), ("Wrong.", 2)) + "\n```"
-    assert task.parse_output_for(fenced, ROW)["rating"] == [4.0, 2.0]
-    assert task.parse_output(answer(("Ok.", 3))) == {"rating": [3.0], "rationale": ["Ok."]}
-
-
-@pytest.mark.parametrize(
-    "text, message, partial_ratings",
-    [
-        (answer(("Right.", 5)), "ratings: List should have at least 2 items", [5.0, None]),
-        (answer(("Right.", 5), ("Wrong.", 1), ("Extra.", 3)), "ratings: List should have at most 2 items", [5.0, 1.0]),
-        (answer(("Right.", 9), ("Wrong.", 1)), "ratings.0.rating: Input should be 1, 2, 3, 4 or 5", [None, 1.0]),
-        (answer(("", 4), ("Wrong.", 1)), "ratings.0.rationale: String should have at least 1 character", [4.0, 1.0]),
-        ('{"ratings": [{"rationale": "Right.", "rating": 5}, {"rationale": "Wro', "stops before it is complete (is max_new_tokens too small?)", [None, None]),
-        ("I rate them 5 and 1.", "the answer holds no JSON object", [None, None]),
-        ('{"scores": [5, 1]}', "ratings: Field required", [None, None]),
-        ('{"ratings": [{"rationale": "a", "rating": 5, "extra": 1}, {"rationale": "b", "rating": 2}]}', "ratings.0.extra: Extra inputs are not permitted", [5.0, 2.0]),
-    ],
-)
-def test_answers_that_break_the_schema_are_named_and_salvaged(text, message, partial_ratings):
-    with pytest.raises(OutputParseError) as info:
-        UltraFeedbackTask(structured=True).parse_output_for(text, ROW)
-    assert message in str(info.value)
-    assert info.value.partial["rating"] == partial_ratings
 
 
 # -- real constrained decoding --
@@ -116,7 +62,7 @@ def assert_schema_followed(output, count=2):
     # SmolLM2 under a grammar sometimes copies the "<one sentence>" placeholder: valid JSON,
     # but no rationale, which the task reports.
     assert output.ok or "the rationale is the placeholder" in output.error, output.error
-    assert output.parsed_output["rating"] == [float(item["rating"]) for item in data["ratings"]]
+    assert output.parsed_output["rating"] == [int(item["rating"]) for item in data["ratings"]]
 
 
 @pytest.mark.slow
@@ -147,10 +93,10 @@ def test_openai_backend_against_llama_cpp_server(llama_server):
 
 
 def test_openai_backend_sends_the_schema_as_json_schema_to_a_server_that_takes_it():
-    from distilabel_nb.stub_server import StubServer, last_user_text
+    from distilabel_nb.testing import StubServer, last_user_text
 
     def respond(body, i):  # one rating for the second row's two answers: breaks the schema
-        return answer(("Right.", 5)) if "3+3" in last_user_text(body) else answer(("Right.", 5), ("Wrong sum.", 1))
+        return structured_answer(("Right.", 5)) if "3+3" in last_user_text(body) else structured_answer(("Right.", 5), ("Wrong sum.", 1))
 
     with StubServer(model="judge", latency=0, responder=respond) as server:
         llm = OpenAILLM("judge", UltraFeedbackTask(structured=True), base_url=server.base_url, cache=False)
@@ -159,20 +105,20 @@ def test_openai_backend_sends_the_schema_as_json_schema_to_a_server_that_takes_i
     assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
     assert sent["json_schema"]["schema"] == UltraFeedbackTask(structured=True).response_schema(ROW)
     assert again["type"] == "json_schema"  # the server took it: no fallback
-    assert good.ok and good.parsed_output == {"rating": [5.0, 1.0], "rationale": ["Right.", "Wrong sum."]}
+    assert good.ok and good.parsed_output == {"rating": [5, 1], "rationale": ["Right.", "Wrong sum."]}
     assert not short.ok and "2" in short.error and short.error_kind == "parse"  # one rating for two texts
 
 
 def test_a_server_refusing_json_schema_is_found_out_without_retries():
     """llama.cpp's server answers json_schema with HTTP 500: the first refusal switches the
     LLM to json_object at once, instead of waiting out max_retries rounds of backoff."""
-    from distilabel_nb.stub_server import StubServer
+    from distilabel_nb.testing import StubServer
 
     def refuse(number, body):
         return "no_json_schema" if (body.get("response_format") or {}).get("type") == "json_schema" else None
 
     with StubServer(model="judge", latency=0, fault_rule=refuse,
-                    responder=lambda body, i: answer(("Right.", 5), ("Wrong sum.", 1))) as server:
+                    responder=lambda body, i: structured_answer(("Right.", 5), ("Wrong sum.", 1))) as server:
         llm = OpenAILLM("judge", UltraFeedbackTask(structured=True), base_url=server.base_url, max_retries=4, cache=False)
         (first,), (second,) = llm.generate([ROW, ROW | {"input": "What is 3+3?"}])
         kinds = [request["response_format"]["type"] for request in server.requests]
@@ -184,10 +130,10 @@ def test_a_server_refusing_json_schema_is_found_out_without_retries():
 
 
 def test_a_transient_failure_of_the_first_schema_request_is_still_retried():
-    from distilabel_nb.stub_server import StubServer
+    from distilabel_nb.testing import StubServer
 
     with StubServer(model="judge", latency=0, faults={1: "503"},
-                    responder=lambda body, i: answer(("Right.", 5), ("Wrong sum.", 1))) as server:
+                    responder=lambda body, i: structured_answer(("Right.", 5), ("Wrong sum.", 1))) as server:
         llm = OpenAILLM("judge", UltraFeedbackTask(structured=True), base_url=server.base_url, max_retries=2, cache=False)
         ((output,),) = llm.generate([ROW])
         kinds = [request["response_format"]["type"] for request in server.requests]

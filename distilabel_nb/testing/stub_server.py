@@ -1,9 +1,10 @@
-"""A small, fast OpenAI-compatible stub server for tests and benchmarks.
+"""The stub server: an OpenAI-compatible aiohttp app served on a background thread.
 
-The server speaks enough of the OpenAI HTTP API (``POST /v1/chat/completions``
-and ``GET /v1/models``) for the real ``openai`` SDK to talk to it, answers
-deterministically and can inject faults (rate limits, server errors, hangs,
-dropped connections, malformed or empty bodies) on chosen requests.
+It speaks enough of the OpenAI HTTP API (``POST /v1/chat/completions`` and
+``GET /v1/models``) for the real ``openai`` SDK to talk to it, answers
+deterministically (:mod:`~distilabel_nb.testing.replies`) and can inject faults
+(:mod:`~distilabel_nb.testing.faults`: rate limits, server errors, hangs, dropped
+connections, malformed or empty bodies) on chosen requests.
 
 Example:
     >>> import openai
@@ -15,158 +16,25 @@ Example:
     ...     server.request_count
     1
 
-From a shell, for benchmarks::
-
-    python -m distilabel_nb.stub_server --port 8000 --latency 0.02 --model stub-model
+From a shell (for benchmarks), ``python -m distilabel_nb.testing``: see
+:mod:`distilabel_nb.testing.__main__`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import hashlib
-import json
-import signal
 import socket
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from aiohttp import web
 
-__all__ = [
-    "FAULTS",
-    "FaultRule",
-    "Responder",
-    "StubServer",
-    "default_responder",
-    "instance_from_schema",
-    "last_user_text",
-    "main",
-]
+from distilabel_nb.testing.faults import FAULTS, FaultRule, error_response, fault_response
+from distilabel_nb.testing.replies import Responder, default_responder, last_user_text, message_text
 
-#: Fault names understood by :class:`StubServer`.
-FAULTS = frozenset({"429", "500", "503", "hang", "drop", "malformed", "empty", "no_json_schema"})
-
-#: ``responder(request_json, choice_index) -> content`` for custom replies.
-Responder = Callable[[dict, int], str]
-#: ``fault_rule(request_number, request_json) -> fault name or None``.
-FaultRule = Callable[[int, dict], "str | None"]
-
-_MALFORMED_BODY = '{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, '
-
-
-def _error(status: int, message: str, type_: str, code: str | None, **headers: str) -> web.Response:
-    """Builds an OpenAI-style error response ``{"error": {...}}``."""
-    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
-    return web.json_response(body, status=status, headers=headers or None)
-
-
-def _text_of(content: Any) -> str:
-    """Returns the text of a message ``content`` (a string or a list of parts)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
-
-
-def last_user_text(body: Mapping[str, Any]) -> str:
-    """Returns the text of the last ``user`` message of a chat request ("" if none).
-
-    Example:
-        >>> last_user_text({"messages": [{"role": "user", "content": "hi"}]})
-        'hi'
-    """
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        for message in reversed(messages):
-            if isinstance(message, dict) and message.get("role") == "user":
-                return _text_of(message.get("content"))
-    return ""
-
-
-def instance_from_schema(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Any:
-    """Builds a minimal instance of a JSON schema (good enough for tests).
-
-    Objects get only their required properties. A value is its ``const``,
-    ``default`` or first ``enum`` value if any; otherwise strings are ``"x"``,
-    integers ``1``, numbers ``1.0``, booleans ``True`` and arrays get
-    ``minItems`` items. ``$ref`` into ``$defs``/``definitions``,
-    ``anyOf``/``oneOf`` (first branch) and ``allOf`` are followed.
-
-    Example:
-        >>> instance_from_schema({"type": "object", "required": ["n"],
-        ...                       "properties": {"n": {"type": "integer"}}})
-        {'n': 1}
-    """
-    root = schema if root is None else root
-    if "$ref" in schema:
-        target: Any = root
-        for part in schema["$ref"].lstrip("#/").split("/"):
-            target = target[part] if part else target
-        return instance_from_schema(target, root)
-    if "const" in schema:
-        return schema["const"]
-    if "default" in schema:
-        return schema["default"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    for key in ("anyOf", "oneOf"):
-        if schema.get(key):
-            branches = [b for b in schema[key] if b.get("type") != "null"] or schema[key]
-            return instance_from_schema(branches[0], root)
-    if schema.get("allOf"):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            value = instance_from_schema(part, root)
-            if isinstance(value, dict):
-                merged.update(value)
-        return merged
-    type_ = schema.get("type", "object" if "properties" in schema else "string")
-    if isinstance(type_, list):
-        type_ = next((t for t in type_ if t != "null"), "null")
-    if type_ == "object":
-        props = schema.get("properties", {})
-        return {name: instance_from_schema(props.get(name, {}), root) for name in schema.get("required", [])}
-    if type_ == "array":
-        item = schema.get("items", {})
-        return [instance_from_schema(item, root) for _ in range(schema.get("minItems", 0))]
-    if type_ == "integer":
-        return max(1, schema.get("minimum", 1))
-    if type_ == "number":
-        return float(max(1, schema.get("minimum", 1)))
-    if type_ == "boolean":
-        return True
-    if type_ == "null":
-        return None
-    return "x" * max(1, schema.get("minLength", 1))
-
-
-def default_responder(body: dict, choice_index: int) -> str:
-    """The default reply: deterministic, derived from the last user message.
-
-    Honours ``response_format`` (``json_object`` and ``json_schema``) by
-    returning a JSON string.
-
-    Example:
-        >>> default_responder({"messages": [{"role": "user", "content": "hi"}]}, 0)
-        'stub reply 0 [c22b5f91]: hi'
-    """
-    prompt = last_user_text(body)
-    digest = hashlib.sha1(prompt.encode()).hexdigest()[:8]
-    text = f"stub reply {choice_index} [{digest}]: {prompt[:60]}"
-    fmt = body.get("response_format")
-    if isinstance(fmt, dict):
-        if fmt.get("type") == "json_schema":
-            schema = (fmt.get("json_schema") or {}).get("schema") or {}
-            return json.dumps(instance_from_schema(schema))
-        if fmt.get("type") == "json_object":
-            return json.dumps({"response": text})
-    return text
+__all__ = ["StubServer"]
 
 
 class StubServer:
@@ -300,7 +168,7 @@ class StubServer:
     def _unauthorized(self, request: web.Request) -> web.Response | None:
         if self._auth is None or request.headers.get("Authorization") == self._auth:
             return None
-        return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        return error_response(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
 
     async def _list_models(self, request: web.Request) -> web.Response:
         denied = self._unauthorized(request)
@@ -318,9 +186,9 @@ class StubServer:
         try:
             body = await request.json()
         except ValueError:
-            return _error(400, "Request body is not valid JSON.", "invalid_request_error", None)
+            return error_response(400, "Request body is not valid JSON.", "invalid_request_error", None)
         if not isinstance(body, dict):
-            return _error(400, "Request body must be a JSON object.", "invalid_request_error", None)
+            return error_response(400, "Request body must be a JSON object.", "invalid_request_error", None)
         with self._lock:
             self._count += 1
             number = self._count
@@ -333,17 +201,17 @@ class StubServer:
             return denied
         model = body.get("model")
         if model not in self.models:
-            return _error(
+            return error_response(
                 404,
                 f"The model `{model}` does not exist or you do not have access to it.",
                 "invalid_request_error",
                 "model_not_found",
             )
         if body.get("stream"):
-            return _error(400, "The stub server does not support streaming.", "invalid_request_error", None)
+            return error_response(400, "The stub server does not support streaming.", "invalid_request_error", None)
         n = body.get("n") or 1
         if not isinstance(n, int) or n < 1:
-            return _error(400, f"Invalid value for 'n': {n!r}.", "invalid_request_error", "invalid_value")
+            return error_response(400, f"Invalid value for 'n': {n!r}.", "invalid_request_error", "invalid_value")
 
         fault = self.faults.get(number)
         if fault is None and self.fault_rule is not None:
@@ -352,12 +220,15 @@ class StubServer:
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         if fault is not None and fault != "empty":
-            return await self._fault(request, fault)
+            assert self._stopping is not None
+            return await fault_response(
+                request, fault, retry_after=self.retry_after, hang_seconds=self.hang_seconds, stopping=self._stopping
+            )
 
         count = n if self.honour_n else 1
         contents = ["" if fault == "empty" else self.responder(body, i) for i in range(count)]
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        prompt_tokens = sum(len(_text_of(m.get("content")).split()) for m in messages)  # ~words
+        prompt_tokens = sum(len(message_text(m.get("content")).split()) for m in messages)  # ~words
         completion_tokens = sum(len(c.split()) for c in contents)
         return web.json_response(
             {
@@ -381,34 +252,6 @@ class StubServer:
                 },
             }
         )
-
-    async def _fault(self, request: web.Request, fault: str) -> web.StreamResponse:
-        if fault == "429":
-            headers = {"Retry-After": f"{self.retry_after:g}"}
-            message = "Rate limit reached (stub fault)."
-            return _error(429, message, "requests", "rate_limit_exceeded", **headers)
-        if fault == "500":
-            return _error(500, "The server had an error (stub fault).", "server_error", None)
-        if fault == "no_json_schema":
-            message = "1 validation error: response_format.type: Input should be 'text' or 'json_object' [input_value='json_schema']"
-            return _error(500, message, "server_error", None)
-        if fault == "503":
-            return _error(503, "The server is overloaded (stub fault).", "server_error", None)
-        if fault == "malformed":
-            return web.Response(status=200, text=_MALFORMED_BODY, content_type="application/json")
-        if fault == "hang":
-            assert self._stopping is not None
-            try:  # wait, but let stop() cut the wait short
-                await asyncio.wait_for(self._stopping.wait(), self.hang_seconds)
-            except asyncio.TimeoutError:
-                pass
-        elif fault != "drop":
-            raise ValueError(f"unknown fault {fault!r}")
-        # "hang" (after waiting) and "drop": close the connection without a response;
-        # aiohttp then fails to write the returned response and ignores that quietly.
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response()
 
     # ----------------------------------------------------------- lifecycle
     async def _start_async(self) -> None:
@@ -494,65 +337,3 @@ class StubServer:
             await asyncio.Event().wait()
         finally:
             await self._stop_async()
-
-
-def _parse_fault(text: str) -> tuple[int, str]:
-    number, _, name = text.partition("=")
-    if not name or name not in FAULTS:
-        raise argparse.ArgumentTypeError(f"expected N=FAULT with FAULT in {sorted(FAULTS)}, got {text!r}")
-    return int(number), name
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point: serve in the foreground until Ctrl-C.
-
-    Example:
-        ``python -m distilabel_nb.stub_server --port 8000 --latency 0.02 --model stub-model``
-    """
-    parser = argparse.ArgumentParser(description="OpenAI-compatible stub server.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--latency", type=float, default=0.02, help="seconds per chat completion")
-    parser.add_argument("--model", action="append", help="served model name (repeatable)")
-    parser.add_argument("--api-key", default=None)
-    parser.add_argument("--no-honour-n", action="store_true", help="always answer with one choice")
-    parser.add_argument(
-        "--fault", action="append", type=_parse_fault, default=[], help="N=FAULT, e.g. 3=500 (repeatable)"
-    )
-    args = parser.parse_args(argv)
-    server = StubServer(
-        args.model or ["stub-model"],
-        faults=dict(args.fault),
-        latency=args.latency,
-        honour_n=not args.no_honour_n,
-        api_key=args.api_key,
-        record_requests=False,
-        host=args.host,
-        port=args.port,
-    )
-
-    def announce(base_url: str) -> None:
-        print(base_url, flush=True)  # alone on its line, easy for scripts to read
-        print(f"stub server: models {server.models}, latency {server.latency}s", file=sys.stderr, flush=True)
-
-    async def serve() -> None:
-        task = asyncio.ensure_future(server.serve_forever(announce))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly on Ctrl-C / terminate()
-            try:
-                loop.add_signal_handler(sig, task.cancel)
-            except (NotImplementedError, RuntimeError):  # e.g. Windows
-                pass
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
-
-
-if __name__ == "__main__":
-    main()

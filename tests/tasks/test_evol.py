@@ -1,110 +1,26 @@
-"""Generator tasks: principles, Self-Instruct lists, Evol-Instruct / Evol-Quality elimination."""
+"""Evol-Instruct and Evol-Quality: golden prompts, the method per row, cleaning and elimination."""
 
 from __future__ import annotations
 
 import pytest
 
-from distilabel_nb.tasks import (
-    PRINCIPLES,
-    EvolInstructTask,
-    EvolQualityTask,
-    OutputParseError,
-    SelfInstructTask,
-    TextGenerationTask,
-    elimination_reason,
-)
+from distilabel_nb.tasks import EvolInstructTask, EvolQualityTask, OutputParseError, elimination_reason
 
+from task_cases import GoldenChecks, QUESTION
+
+TIPS = "Give three tips for staying healthy."
+GOLDEN_CASES = {
+    **{f"evol_instruct_{method}": (EvolInstructTask(methods=[method]), {"input": TIPS})
+       for method in ("breadth", "constraints", "deepen", "concretizing", "reasoning")},
+    "evol_quality_details": (EvolQualityTask(methods=["details"]), {"input": QUESTION, "generation": "Paris."}),
+}
 QUESTIONS = [f"Question number {i}: why is the sky blue?" for i in range(200)]
 
 
-# -- TextGenerationTask principles --
-def test_without_a_distribution_no_principle_is_added():
-    task = TextGenerationTask()
-    assert task.principle_for("Hi") is None
-    assert task.generate_prompt("Hi").system_prompt == task.system_prompt
+class TestGoldenPrompts(GoldenChecks):
+    golden = GOLDEN_CASES
 
 
-def test_a_principle_is_appended_to_the_system_prompt():
-    task = TextGenerationTask(system_prompt="Base.", principles_distribution={"truthfulness": 1})
-    system = task.generate_prompt(input="Hi").system_prompt
-    base, principle = system.split("\n\n")
-    assert base == "Base." and principle in PRINCIPLES["truthfulness"]
-
-
-def test_an_empty_system_prompt_becomes_the_principle_alone():
-    task = TextGenerationTask(system_prompt="", principles_distribution={"honesty": 1})
-    assert task.generate_prompt("Hi").system_prompt in PRINCIPLES["honesty"]
-
-
-def test_the_choice_is_stable_across_calls_and_varies_with_seed():
-    first = [TextGenerationTask(principles_distribution="balanced").principle_for(q) for q in QUESTIONS[:20]]
-    again = [TextGenerationTask(principles_distribution="balanced").principle_for(q) for q in QUESTIONS[:20]]
-    other = [TextGenerationTask(principles_distribution="balanced", seed=7).principle_for(q) for q in QUESTIONS[:20]]
-    assert first == again and first != other
-
-
-def test_balanced_uses_every_group_and_weights_are_followed():
-    balanced = TextGenerationTask(principles_distribution="balanced")
-    groups = {name for q in QUESTIONS for name, texts in PRINCIPLES.items() if balanced.principle_for(q) in texts}
-    assert groups == set(PRINCIPLES)
-    weighted = TextGenerationTask(principles_distribution={"honesty": 9, "helpfulness": 1})
-    honest = sum(weighted.principle_for(q) in PRINCIPLES["honesty"] for q in QUESTIONS)
-    assert 150 < honest < 200
-
-
-def test_custom_principles():
-    task = TextGenerationTask(principles={"pirate": ["Talk like a pirate."]}, principles_distribution="balanced")
-    assert task.generate_prompt("Hi").system_prompt.endswith("Talk like a pirate.")
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"principles_distribution": {"kindness": 1.0}}, "unknown groups ['kindness']"),
-        ({"principles_distribution": {"honesty": -1.0}}, "weights must be >= 0"),
-        ({"principles_distribution": {"honesty": 0}}, "positive sum"),
-        ({"principles_distribution": "random"}, "None, 'balanced' or a dict"),
-        ({"principles": {"honesty": []}}, "empty"),
-    ],
-)
-def test_bad_principle_settings_are_named(kwargs, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
-        TextGenerationTask(**kwargs)
-
-
-# -- SelfInstructTask --
-@pytest.mark.parametrize(
-    "answer, expected",
-    [
-        ("1. Explain tides.\n2. Why is the sky blue?\n3. List three rivers.", ["Explain tides.", "Why is the sky blue?", "List three rivers."]),
-        ("Sure! Here are 3 requests:\n\n1) Explain tides.\n2) Why is the sky blue?\n3) List three rivers.\n\nHope this helps!",
-         ["Explain tides.", "Why is the sky blue?", "List three rivers."]),
-        ("- Explain tides.\r\n- Why is the sky blue?\r\n", ["Explain tides.", "Why is the sky blue?"]),
-        ("Explain tides.\nWhy is the sky blue?", ["Explain tides.", "Why is the sky blue?"]),
-        ("Here are some queries:\nExplain tides.\n\nWhy is the sky blue?", ["Explain tides.", "Why is the sky blue?"]),
-        ('1. "Explain tides."\n2. **Why is the sky blue?**', ["Explain tides.", "Why is the sky blue?"]),
-        ("Query 1: Explain tides.\nQuery 2: Explain tides.\nQuery 3: Name a river.", ["Explain tides.", "Name a river."]),
-        ("1. A\n2. B\n3. C\n4. D\n5. E\n6. F", ["A", "B", "C"]),
-        ("## Requests\n1. <request>\n2. Explain tides.", ["Explain tides."]),
-    ],
-)
-def test_self_instruct_reads_lists_as_models_write_them(answer, expected):
-    assert SelfInstructTask(num_instructions=3).parse_output(answer) == {"instructions": expected}
-
-
-@pytest.mark.parametrize("answer", ["", "   \n  ", "Here are the requests:", "1. <request>"])
-def test_self_instruct_with_nothing_to_read_is_an_error(answer):
-    with pytest.raises(OutputParseError, match="no instructions found") as info:
-        SelfInstructTask().parse_output(answer)
-    assert info.value.partial == {"instructions": None}
-
-
-def test_self_instruct_rejects_a_bad_count():
-    with pytest.raises(ValueError, match="num_instructions"):
-        SelfInstructTask(num_instructions=0)
-
-
-# -- Evol-Instruct --
 def test_each_method_renders_its_own_prompt():
     prompts = {m: EvolInstructTask(methods=[m]).generate_prompt("Add 2 and 3.").formatted_prompt for m in
                ["breadth", "constraints", "deepen", "concretizing", "reasoning"]}
@@ -172,7 +88,6 @@ def test_elimination_reason_is_public_for_dataframes():
     assert elimination_reason("Explain tides.", original="explain tides") == "is the original, unchanged"
 
 
-# -- Evol-Quality --
 def test_evol_quality_needs_the_answer_and_outputs_generations():
     task = EvolQualityTask()
     assert task.input_args_names == ["input", "generation"] and task.output_args_names == ["generations"]
