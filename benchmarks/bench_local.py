@@ -72,12 +72,12 @@ def reference_server(binary: Path, model: Path, threads: int, passive: bool = Tr
 
 
 def ceiling(binary: Path | None, model: Path, threads: int, prompt_tokens: int) -> dict[int, float]:
-    """llama-batched-bench's generation tokens/s at 1, 8 and 16 parallel sequences."""
+    """llama-batched-bench's generation tokens/s at 1, 8 and 16 parallel sequences (idle threads asleep, as on the engine)."""
     if binary is None:
         return {}
     result = subprocess.run([str(binary), "-m", str(model), "-c", "16384", "-npp", str(prompt_tokens),
                              "-ntg", str(MAX_NEW_TOKENS), "-npl", "1,8,16", "-t", str(threads)],
-                            capture_output=True, text=True, timeout=900)
+                            capture_output=True, text=True, timeout=900, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     speeds = {}
     for line in result.stdout.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

@@ -4,8 +4,9 @@
 body, ``response_format`` json_schema handling, answer reading and error messages) with
 three local differences:
 
-- one request per answer, the seed of answer ``i`` being ``seed + i`` as on the in-process
-  path (the same seed twice would repeat the answer), each taking its own slot;
+- one request per answer, all of a row's answers at once, each in its own slot, the seed
+  of answer ``i`` being ``seed + i`` as on the in-process path (the same seed twice would
+  repeat the answer);
 - a raw-text prompt with a schema sends it as llama-server's ``json_schema`` field (the
   OpenAI completions API has no ``response_format``);
 - no retries and a long timeout: a local engine either answers or has died, and a death
@@ -59,11 +60,20 @@ class EngineClient(OpenAILLM):
         if not runtime.in_runtime_thread():
             return await asyncio.wrap_future(runtime.submit(self._complete(prompt, num_generations, schema)))
         self.task, self.params = self.owner.task, self.owner.params
-        completions: list[Completion] = []
-        for index in range(num_generations):
-            token = _ANSWER.set((index, schema if isinstance(prompt, str) else None))
-            try:
-                completions += await super()._complete(prompt, 1, schema)
-            finally:
-                _ANSWER.reset(token)
-        return completions
+        if num_generations == 1:
+            return await self._answer(prompt, 0, schema)
+        # The answers of a row decode side by side, each in its own slot (and its own task, so its own _ANSWER).
+        answers = [asyncio.ensure_future(self._answer(prompt, i, schema)) for i in range(num_generations)]
+        try:
+            return [completion for got in await asyncio.gather(*answers) for completion in got]
+        except BaseException:
+            for answer in answers:
+                answer.cancel()
+            raise
+
+    async def _answer(self, prompt: FormattedPrompt, index: int, schema: dict[str, Any] | None) -> list[Completion]:
+        token = _ANSWER.set((index, schema if isinstance(prompt, str) else None))
+        try:
+            return await super()._complete(prompt, 1, schema)
+        finally:
+            _ANSWER.reset(token)
