@@ -53,7 +53,10 @@ def test_num_threads_is_max_concurrency(make):
 
 
 def test_each_backend_keeps_its_own_default_concurrency():
-    assert LlamaCppLLM(task=TextGenerationTask()).max_concurrency == 1
+    assert LlamaCppLLM(task=TextGenerationTask(), engine="in-process").max_concurrency == 1  # one call at a time
+    local = LlamaCppLLM(task=TextGenerationTask())
+    assert local.max_concurrency == (8 if local.engine == "server" else 1)  # the engine's slots
+    assert LlamaCppLLM(task=TextGenerationTask(), num_threads=3).max_concurrency == 3  # 0.x's name
     assert OpenAILLM("m", TextGenerationTask(), base_url=SERVER).max_concurrency == 8
 
 

@@ -85,6 +85,7 @@ def test_the_bundled_model_runs_on_the_engine_with_one_slot_per_call(generator):
     assert engine.running and generator.loaded and engine.slots == generator.max_concurrency == 8
     assert engine.process.pid in engine_pids(parent=os.getpid())
     assert "8 slots × 4096 tokens" in engine.describe()
+    assert ("engine", "llama.cpp's server (local engine)") in generator.facts().settings  # on its card
 
 
 def test_generator_and_structured_labeller_share_one_process(generator):

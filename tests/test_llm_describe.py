@@ -9,9 +9,9 @@ from distilabel_nb.llms.base import BackendFacts
 
 def test_each_backend_says_where_and_how_it_runs(scripted_llm, model_path):
     assert scripted_llm(TextGenerationTask()).facts() == BackendFacts("scripted")
-    local = LlamaCppLLM(TextGenerationTask(), n_ctx=2048).facts()
+    local = LlamaCppLLM(TextGenerationTask(), n_ctx=2048, engine="in-process").facts()
     assert (local.backend, local.where, local.location) == ("llama.cpp", "local file", str(model_path))
-    assert local.settings == (("n_ctx", "2,048"), ("n_threads", "auto"))
+    assert local.settings == (("n_ctx", "2,048"), ("n_threads", "auto"), ("engine", "llama.cpp in-process"))
     server = OpenAILLM("m", TextGenerationTask(), base_url="http://user:pw@127.0.0.1:9/v1", api_key="sk-secret",
                        timeout=30, max_retries=2).facts()
     assert (server.backend, server.where, server.settings) == ("openai", "server", (("timeout", "30 s"), ("max_retries", "2")))
