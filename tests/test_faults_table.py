@@ -229,7 +229,10 @@ def test_a_labeller_given_a_non_text_answer_fails_only_that_row():
     (lambda: OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:1/v1", timeout=0), ValueError, "timeout=0"),
     (lambda: Task.from_template("{{ a }} {{ b }}", inputs=["a"]), ValueError, r"uses \['b'\], which is neither an input"),
     (lambda: Task.from_template("{{ a.__class__ }}", inputs=["a"]), ValueError, "may not reach Python internals"),
-    (lambda: pipeline("preference", subtask="fun"), ValueError, "Unknown preference subtask 'fun'; known:"),
+    (lambda: pipeline("preference", subtask="fun"), ValueError, "unknown preference subtask 'fun'; known: 'helpfulness'"),
+    (lambda: pipeline("preference", subtask="helpfullness"), ValueError, "subtask 'helpfullness'; did you mean 'helpfulness'\\? known:"),
+    (lambda: UltraFeedbackTask(aspect="helpfullness"), ValueError, "unknown aspect 'helpfullness'; did you mean 'helpfulness'\\? known: 'overall quality', 'helpfulness'"),
+    (lambda: UltraFeedbackTask(aspects="honesty"), TypeError, "UltraFeedbackTask got an unknown parameter 'aspects' \\(did you mean 'aspect'\\?\\); its parameters: system_prompt, aspect,"),
     (lambda: make_task("ultrafedback"), ValueError, "Unknown task 'ultrafedback'; did you mean 'ultrafeedback_"),
 ])
 def test_bad_arguments_are_refused_on_construction(build, error, match):

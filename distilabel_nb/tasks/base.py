@@ -78,7 +78,7 @@ class Task(HTMLRepr):
         check_keywords(cls, kwargs)
         return super().__new__(cls)
 
-    def for_backend(self, can_constrain_output: bool) -> "Task":
+    def with_backend(self, can_constrain_output: bool) -> "Task":
         """The task as an LLM runs it: ``structured="auto"`` made ``True`` or ``False``.
 
         An LLM calls this on construction with its backend's
@@ -88,7 +88,7 @@ class Task(HTMLRepr):
         elsewhere. A task without the setting, or with it set, is returned as it is.
 
         Example:
-            >>> UltraFeedbackTask().for_backend(True).structured
+            >>> UltraFeedbackTask().with_backend(True).structured
             True
         """
         if getattr(self, "structured", None) == "auto":
