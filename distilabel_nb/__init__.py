@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from distilabel_nb.prompt import Prompt, known_formats, register_format
     from distilabel_nb.run import Run, RunEvent, RunState
     from distilabel_nb.tasks import OutputParseError, RatingLevel, Task, TextGenerationTask, UltraFeedbackTask
+    from distilabel_nb.audit import audit_labels
+    from distilabel_nb.pointwise import compare_modes
+    from distilabel_nb.quality import quality_report
 
 __version__ = "0.1.0"
 
@@ -40,6 +43,9 @@ _EXPORTS = {
     "Task": "distilabel_nb.tasks",
     "TextGenerationTask": "distilabel_nb.tasks",
     "UltraFeedbackTask": "distilabel_nb.tasks",
+    "audit_labels": "distilabel_nb.audit",
+    "compare_modes": "distilabel_nb.pointwise",
+    "quality_report": "distilabel_nb.quality",
 }
 
 __all__ = sorted(_EXPORTS)

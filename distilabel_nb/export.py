@@ -21,6 +21,9 @@ How pairs are picked, and how ties are handled:
 * ``"all_pairs"``: every two generations whose ratings differ, the better one chosen.
 * A row with fewer than two rated generations, or whose ratings are all equal, gives
   no pair.
+* ``filters=[...]`` (:mod:`distilabel_nb.filters`) removes rows before pairing: only
+  preferences that survived a position audit, no near-duplicates, a minimum rating or
+  margin. What each filter removed, and why, is in ``pairs.attrs["filters"]``.
 
 Example:
     >>> import pandas as pd
@@ -38,12 +41,13 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import pandas as pd
 
 from distilabel_nb import schema
 from distilabel_nb.cells import as_list
+from distilabel_nb.filters import Filter, filter_rows
 
 Strategy = Literal["best_worst", "best_each", "all_pairs"]
 STRATEGIES: tuple[str, ...] = ("best_worst", "best_each", "all_pairs")
@@ -92,6 +96,7 @@ def to_preference_pairs(
     prompt_column: str = "input",
     generations_column: str | None = None,
     include_failed: bool = False,
+    filters: Sequence[Filter] = (),
 ) -> pd.DataFrame:
     """Chosen/rejected pairs for preference tuning (DPO) from rated generations.
 
@@ -110,6 +115,10 @@ def to_preference_pairs(
             the scores are aligned with, ``"generations"``).
         include_failed: Also pair the ratings read from rows whose ``labelling_error``
             is set (left out by default).
+        filters: :class:`~distilabel_nb.filters.Filter` s applied to the rows first, in
+            order (e.g. ``[KeepSurvivedSwap(audit), DropNearDuplicates(), MinMargin(1)]``);
+            each one's count of removed rows and their reasons are in ``pairs.attrs["filters"]``
+            (:func:`~distilabel_nb.filters.filter_rows` gives the same as a card).
 
     Returns:
         One row per pair with the columns ``prompt``, ``chosen``, ``rejected``,
@@ -120,6 +129,7 @@ def to_preference_pairs(
 
     Raises:
         ValueError: on a missing column, an unknown strategy or a negative margin.
+        TypeError: when an item of ``filters`` is not a Filter.
 
     Example:
         >>> df = pd.DataFrame({"input": ["Hi"], "generations": [["a", "b", "c"]], "rating": [[3, 1, 2]]})
@@ -139,6 +149,9 @@ def to_preference_pairs(
             f"to_preference_pairs needs the column(s) {missing}; available: {list(df.columns)}. "
             "Pass rating_column=... (e.g. 'score' for critique tasks) or prompt_column=/generations_column=."
         )
+    report = filter_rows(df, filters) if filters else None
+    if report is not None:
+        df = report.kept
     has_models = schema.GENERATION_MODEL in df.columns
     skip_failed = not include_failed and schema.LABELLING_ERROR in df.columns
     records: list[dict[str, Any]] = []
@@ -164,7 +177,10 @@ def to_preference_pairs(
                 "rejected_model": models[rejected] if rejected < len(models) else None,
                 "source_row": label,
             })
-    return pd.DataFrame(records, columns=PAIR_COLUMNS)
+    pairs = pd.DataFrame(records, columns=PAIR_COLUMNS)
+    if report is not None:
+        pairs.attrs["filters"] = report.records()
+    return pairs
 
 
 def to_jsonl(df: pd.DataFrame, path: str | Path) -> Path:

@@ -108,6 +108,7 @@ def _register_cards() -> bool:
     with _registration_lock:
         if _registered:
             return False
+        from distilabel_nb.display.audit_cards import CARDS as LABEL_CHECK_CARDS
         from distilabel_nb.display.results import ResultsView
         from distilabel_nb.display.views import PromptView
         from distilabel_nb.llms.base import LLM, LLMOutput
@@ -118,7 +119,7 @@ def _register_cards() -> bool:
 
         for cls, fn in ((Prompt, prompt_card), (PromptView, prompt_view_card), (Task, task_card), (LLM, llm_card),
                         (LLMOutput, output_card), (Pipeline, pipeline_card), (Run, run_card),
-                        (RunState, run_state_card), (ResultsView, results_card)):
+                        (RunState, run_state_card), (ResultsView, results_card), *LABEL_CHECK_CARDS):
             render.register(cls, fn)
         _registered = True
         return True

@@ -35,6 +35,7 @@ import pandas as pd
 from distilabel_nb import schema
 from distilabel_nb.cells import as_list, is_missing
 from distilabel_nb.display.html import escape
+from distilabel_nb.triage import ordered
 
 #: Columns that :meth:`Review.to_dataframe` adds.
 HUMAN_COLUMNS = ("human_rating", "human_best", "human_note", "reviewer", "reviewed_at", "review_status")
@@ -278,6 +279,10 @@ class Review:
         on_mismatch: When a saved answer belongs to a row whose instruction or generations
             have changed since: ``"raise"`` (default) or ``"ignore"`` (start those rows afresh;
             the old answers stay in the file).
+        order: The order of the rows: as given (``None``), ``"doubtful"`` (ties and near-ties
+            first), a position audit (its flipped rows first, then ties and near-ties; see
+            :func:`distilabel_nb.triage.review_order`) or a list of index labels.
+            :meth:`to_dataframe` keeps that order.
 
     Raises:
         ValueError: for missing columns, a duplicated index, a bad mode or scale.
@@ -292,7 +297,7 @@ class Review:
                  reviewer: str = "", mode: str = "rate", scale: Iterable[Any] | None = None,
                  show_ai: bool = True, instruction_column: str = "input",
                  generations_column: str = "generations", rating_column: str | None = None,
-                 rationale_column: str = "rationale", on_mismatch: str = "raise"):
+                 rationale_column: str = "rationale", on_mismatch: str = "raise", order: Any = None):
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"Review takes a pandas DataFrame, not {type(df).__name__}.")
         missing = [c for c in (instruction_column, generations_column) if c not in df.columns]
@@ -306,10 +311,10 @@ class Review:
             raise ValueError(f"mode must be one of {list(MODES)}, not {mode!r}.")
         if on_mismatch not in ("raise", "ignore"):
             raise ValueError(f"on_mismatch must be 'raise' or 'ignore', not {on_mismatch!r}.")
-        self.df = df
         self.mode = mode
         found = schema.of(df)
         rating_column = rating_column or found.score_column or "rating"
+        self.df = ordered(df, order, column=rating_column)
         ai_scale = found.scale(rating_column)
         #: The AI ratings' ``(low, high)``, for their badges.
         self.ai_range = ai_scale.bounds if ai_scale is not None else None
@@ -320,8 +325,8 @@ class Review:
         self.columns = {"instruction": instruction_column, "generations": generations_column,
                         "rating": rating_column, "rationale": rationale_column}
         self.file = ReviewFile(save_to)
-        self._ids = [row_id(label) for label in df.index]
-        self._prints = [fingerprint(df[instruction_column].iat[i], self._generations(i)) for i in range(len(df))]
+        self._ids = [row_id(label) for label in self.df.index]
+        self._prints = [fingerprint(self.df[instruction_column].iat[i], self._generations(i)) for i in range(len(self.df))]
         self._answers: dict[int, dict[str, Any]] = {}
         self._loading = False
         self.position = 0
