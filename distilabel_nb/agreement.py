@@ -29,7 +29,7 @@ import pandas as pd
 
 from distilabel_nb import schema
 from distilabel_nb.cells import is_missing
-from distilabel_nb.display.html import escape
+from distilabel_nb.rich_repr import HTMLRepr
 
 INSTALL_HINT = "pip install 'distilabel_nb[experiments]'"
 
@@ -60,6 +60,10 @@ def kappa_words(kappa: float) -> str:
 def label_text(value: float) -> str:
     """A rating as people write it: ``4.0`` -> ``"4"``, ``7.5`` -> ``"7.5"``."""
     return f"{value:g}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _whole(value: float) -> int | float:
@@ -162,7 +166,7 @@ def _default_labels(values: np.ndarray, scales: Sequence[schema.Scale | None] = 
 # -- the result -------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Agreement:
+class Agreement(HTMLRepr):
     """Agreement statistics between two rating columns (see :func:`agreement`).
 
     Fractions are in [0, 1]; a statistic that is undefined for the data (no pairs, or a
@@ -235,8 +239,8 @@ class Agreement:
         low, high = self.exact_interval
         return {**{name: getattr(self, name) for name in names}, "exact_low": low, "exact_high": high}
 
-    def _metric_groups(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
-        """(group, [(name, value, note)]) for the text and HTML views."""
+    def metric_groups(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        """``(group, [(name, value, note)])``: the numbers as the text and the HTML card show them."""
         def pct(x: float) -> str:
             return "—" if math.isnan(x) else f"{100 * x:.1f}%"
 
@@ -276,13 +280,10 @@ class Agreement:
         if self.sample_note:
             lines.append(f"  Note: {self.sample_note}")
         rows = [(f"Cohen's κ, {name}" if group == "Cohen's κ" else name, value, note)
-                for group, metrics in self._metric_groups() for name, value, note in metrics]
+                for group, metrics in self.metric_groups() for name, value, note in metrics]
         width = max(len(name) for name, _, _ in rows)
         lines += [f"  {name:<{width}}  {value:>7}  {note}".rstrip() for name, value, note in rows]
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return agreement_card(self)
 
     def plot(self, *, figsize: tuple[float, float] = (11.0, 4.2)) -> Any:
         """Rating distributions of both sides (left) and the confusion heatmap (right).
@@ -429,67 +430,4 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
         kappa=kappa(None), kappa_linear=kappa("linear"), kappa_quadratic=kappa("quadratic"),
         spearman=spearman, spearman_p=spearman_p, kendall=kendall, kendall_p=kendall_p, exact_interval=exact_interval,
         confusion=confusion, counts=dist, pairs=pairs,
-    )
-
-
-# -- HTML -------------------------------------------------------------------
-
-_CARD = ("font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px; "
-         "color: var(--jp-ui-font-color1, #1f2328); border: 1px solid var(--jp-border-color2, #d0d7de); "
-         "border-radius: 8px; padding: 12px 14px; max-width: 860px; background: var(--jp-layout-color1, #fff);")
-_TILE = ("width: 150px; padding: 8px 10px; "
-         "border-radius: 6px; background: var(--jp-layout-color2, #f6f8fa);")
-_MUTED = "color: var(--jp-ui-font-color2, #59636e);"
-_CELL = "padding: 3px 8px; text-align: right; min-width: 28px;"
-
-
-def _confusion_table(result: Agreement) -> str:
-    matrix = result.confusion.to_numpy()
-    peak = max(int(matrix.max(initial=0)), 1)
-    head = "".join(f'<th style="{_CELL}">{escape(label_text(v))}</th>' for v in result.labels)
-    body = []
-    for i, label in enumerate(result.labels):
-        cells = []
-        for j in range(len(result.labels)):
-            count = int(matrix[i, j])
-            shade = f"background: rgba(31, 119, 180, {0.08 + 0.72 * count / peak:.2f});" if count else ""
-            edge = "outline: 2px solid rgba(31, 119, 180, 0.55); outline-offset: -2px;" if i == j else ""
-            cells.append(f'<td style="{_CELL}{shade}{edge}">{escape(count if count else "·")}</td>')
-        body.append(f'<tr><th style="{_CELL}">{escape(label_text(label))}</th>{"".join(cells)}</tr>')
-    return (f'<table style="border-collapse: collapse; font-variant-numeric: tabular-nums;">'
-            f'<tr><th style="{_CELL}{_MUTED}" title="rows: {escape(result.a)}; columns: {escape(result.b)}">'
-            f'{escape(result.a)} ↓ / {escape(result.b)} →</th>{head}</tr>{"".join(body)}</table>')
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def agreement_card(result: Agreement) -> str:
-    """The HTML card of an :class:`Agreement`; every value is escaped."""
-    def tile(name: str, value: str, note: str) -> str:
-        return (f'<div style="{_TILE}"><div style="{_MUTED} font-size: 11px;">{escape(name)}</div>'
-                f'<div style="font-size: 20px; font-weight: 600; margin: 2px 0;">{escape(value)}</div>'
-                f'<div style="{_MUTED} font-size: 11px;">{escape(note) if note else "&nbsp;"}</div></div>')
-
-    tiles = "".join(
-        f'<div style="display: flex; align-items: stretch; margin-bottom: 8px;">'
-        f'<div style="{_MUTED} width: 96px; flex: none; padding-top: 8px; font-size: 12px; font-weight: 600;">'
-        f'{escape(group)}</div><div style="display: flex; flex-wrap: wrap; gap: 8px;">'
-        + "".join(tile(*metric) for metric in metrics) + "</div></div>"
-        for group, metrics in result._metric_groups())
-    dropped_style = "color: #b35900;" if result.n_dropped else _MUTED
-    scale = ", ".join(label_text(v) for v in result.labels) or "—"
-    return (
-        f'<div class="dnb-agreement" style="{_CARD}">'
-        f'<div style="font-size: 15px; font-weight: 600; margin-bottom: 2px;">Agreement: '
-        f'{escape(result.a)} <span style="{_MUTED}">vs</span> {escape(result.b)}</div>'
-        f'<div style="{_MUTED} margin-bottom: 10px;">{escape(_count(result.n, "pair"))} from {escape(_count(result.n_rows, "row"))} · '
-        f'<span style="{dropped_style}">{escape(result.dropped_text())}</span></div>'
-        f'<div>{tiles}</div>'
-        f'<div style="margin-top: 6px; font-weight: 600;">Confusion</div>'
-        f'<div style="overflow-x: auto; margin-top: 4px;">{_confusion_table(result)}</div>'
-        f'<div style="{_MUTED} font-size: 11px; margin-top: 8px;">Scale: {escape(scale)} · κ weights use positions '
-        f'on this scale · kappa words after Landis &amp; Koch · <code>.plot()</code> draws the distributions.</div>'
-        f'</div>'
     )

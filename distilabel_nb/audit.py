@@ -27,7 +27,8 @@ import pandas as pd
 
 from distilabel_nb.cells import as_list
 from distilabel_nb.llms.base import LLM, LLMOutput, make_generation_params
-from distilabel_nb.report import CardRepr, Share, is_number, shares_table
+from distilabel_nb.report import Share, is_number, shares_table
+from distilabel_nb.rich_repr import HTMLRepr
 
 OUTCOMES = ("consistent", "flipped", "tie", "failed")
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
@@ -147,7 +148,7 @@ def with_temperature(labeller: LLM, temperature: float) -> LLM:
 
 
 @dataclass(frozen=True, repr=False)
-class PositionAudit(CardRepr):
+class PositionAudit(HTMLRepr):
     """What the swap showed (see :func:`audit_labels`).
 
     ``rows`` holds one row per audited row: ``row`` (the index label), ``answers``,

@@ -23,7 +23,8 @@ import pandas as pd
 
 from distilabel_nb.cells import as_list
 from distilabel_nb.duplicates import find_duplicates, jaccard, shingles
-from distilabel_nb.report import CardRepr, is_number
+from distilabel_nb.report import is_number
+from distilabel_nb.rich_repr import HTMLRepr
 
 if TYPE_CHECKING:
     from distilabel_nb.audit import PositionAudit
@@ -168,7 +169,7 @@ class MinMargin(_RatingRule):
 
 
 @dataclass(frozen=True, repr=False)
-class FilterResult(CardRepr):
+class FilterResult(HTMLRepr):
     """What :func:`filter_rows` kept, and what each filter removed.
 
     ``steps``: one row per filter (``filter``, ``keeps``, ``rows_in``, ``removed``,

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 import pandas as pd
 
 from distilabel_nb import runtime, schema
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.llms.base import LLM, LLMOutput, PreparedCall
 from distilabel_nb.run import Run, RunState
 

@@ -24,7 +24,8 @@ import pandas as pd
 from distilabel_nb.audit import PositionAudit, ask, audit_labels, labeller_parts, preference
 from distilabel_nb.llms.base import LLM, Completion, LLMOutput, PreparedCall
 from distilabel_nb.prompt import FormattedPrompt
-from distilabel_nb.report import CardRepr, Share
+from distilabel_nb.report import Share
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.tasks.parsing import as_text_list
 
 
@@ -199,7 +200,7 @@ def rate_pointwise(df: pd.DataFrame, labeller: LLM) -> tuple[pd.DataFrame, int]:
 
 
 @dataclass(frozen=True, repr=False)
-class ModeComparison(CardRepr):
+class ModeComparison(HTMLRepr):
     """The list-wise and the pointwise audit of the same rows (see :func:`compare_modes`)."""
 
     listwise: PositionAudit

@@ -17,7 +17,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Callable, Union
 
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.rich_repr import HTMLRepr
 
 ChatMessages = list[dict[str, str]]
 FormattedPrompt = Union[str, ChatMessages]

@@ -26,7 +26,8 @@ from distilabel_nb import schema
 from distilabel_nb.audit import check_columns, preference
 from distilabel_nb.cells import as_list
 from distilabel_nb.duplicates import DUPLICATE_COLUMNS, find_duplicates
-from distilabel_nb.report import CardRepr, Share, is_number, scale_steps, score_scale
+from distilabel_nb.report import Share, is_number, scale_steps, score_scale
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.schema import Scale
 
 _ITEM = re.compile(r"^(?:text|generation|assistant|answer) \d+: ")
@@ -86,7 +87,7 @@ def _length_summary(lengths: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, repr=False)
-class QualityReport(CardRepr):
+class QualityReport(HTMLRepr):
     """The facts of :func:`quality_report`, each a DataFrame (or a :class:`Share` per score column).
 
     ``ratings``: counts per rating value (rows: the scale), one column per score column;

@@ -1,9 +1,9 @@
-"""What the label checks share: a share with its 95% interval, a rating scale, and display as a card.
+"""What the label checks share: a share with its 95% interval, and a rating scale.
 
 :class:`Share` is "9 of 10" with its Wilson interval (from scipy); :func:`score_scale`
 is the one place the label checks learn a score column's scale (from the task, or the
-result schema); :class:`CardRepr` shows a result as its HTML card in a notebook (display is
-imported only when the card is drawn) and as text elsewhere.
+result schema). The results show as their HTML card through
+:class:`~distilabel_nb.rich_repr.HTMLRepr`, like every core object.
 
 Example:
     >>> share = Share(9, 10)
@@ -117,15 +117,3 @@ def is_number(value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
         return False
     return not math.isnan(float(value))
-
-
-class CardRepr:
-    """Mixin: the object's HTML card in a notebook (display imported when shown), its ``repr`` as text."""
-
-    def _repr_html_(self) -> str:
-        from distilabel_nb.display.html import to_html
-
-        return to_html(self)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Literal
 
 import pandas as pd
 
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.rich_repr import HTMLRepr
 
 EventKind = Literal[
     "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "finished", "cancelled", "failed"

@@ -17,7 +17,8 @@ from distilabel_nb import (
     LlamaCppLLM, LLMOutput, OpenAILLM, Pipeline, Prompt, RunState, TextGenerationTask, UltraFeedbackTask,
 )
 from distilabel_nb.display import ResultsView, describe, render, show_prompt, show_results, to_html
-from distilabel_nb.display.facts import example_inputs, safe_url
+from distilabel_nb.display.facts import example_inputs
+from distilabel_nb.display.readable import safe_url
 
 
 class _Text(HTMLParser):
@@ -298,3 +299,43 @@ def test_reprs_stay_one_line_summaries(scripted_llm):
                                    f"tokens=5, elapsed={pipe.last_run.state.elapsed:.1f}s)")
     for obj in (pipe, pipe.generator, Prompt("s", "u")):
         assert "\n" not in repr(obj)
+
+
+def test_docstring_examples_of_the_display_run():
+    import doctest
+    import importlib
+    import pkgutil
+
+    import distilabel_nb.display as display
+    from distilabel_nb import rich_repr
+
+    modules = [rich_repr] + [importlib.import_module(f"distilabel_nb.display.{info.name}")
+                             for info in pkgutil.iter_modules(display.__path__)]
+    assert len(modules) > 15
+    for module in modules:
+        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0, module.__name__
+
+
+IMPORTS_ONE_WAY = """
+import sys
+import distilabel_nb
+from distilabel_nb import LlamaCppLLM, OpenAILLM, Pipeline, Prompt, TextGenerationTask, UltraFeedbackTask
+import distilabel_nb.agreement, distilabel_nb.cli, distilabel_nb.export, distilabel_nb.review_store
+
+def fronts():
+    return sorted({m.split(".")[1] if m.startswith("distilabel_nb.") else m for m in sys.modules
+                   if m.startswith(("distilabel_nb.display", "distilabel_nb.widgets")) or m in ("ipywidgets", "openai")})
+
+print(fronts())
+Prompt("Be brief.", "Hi")._repr_html_()
+print(fronts())
+"""
+
+
+def test_the_core_loads_no_front_until_a_card_is_asked_for():
+    """Imports run one way: the core never loads display/ or widgets/; a card loads display only."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", IMPORTS_ONE_WAY], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.splitlines() == ["[]", "['display']"]

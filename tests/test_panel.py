@@ -143,7 +143,7 @@ def test_prompt_preview_shows_the_exact_prompt_escaped():
 
 
 def _escape(text: str) -> str:
-    from distilabel_nb.display.html import escape
+    from distilabel_nb.display.markup import escape
 
     return escape(text)
 
@@ -385,7 +385,7 @@ def test_progress_facts():
 def test_docstring_examples_run():
     import doctest
 
-    from distilabel_nb.widgets import choices, panel, progress
+    from distilabel_nb.widgets import choices, panel, preview, progress, run_view
 
-    for module in (panel, progress, choices):
+    for module in (panel, progress, choices, preview, run_view):
         assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0, module.__name__

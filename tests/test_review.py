@@ -186,7 +186,7 @@ def test_ai_rating_rationale_and_errors_are_shown_or_hidden(tmp_path, labelled):
     assert "AI rating" in first and "Correct." in first and "judge-1" in first
     review.go_to(2)
     second = review.generations_box.children[1].children[0].value
-    assert "none</span>" in second  # the AI gave no rating for this answer
+    assert "dnb-rating-none" in second  # the AI gave no rating for this answer: the "?" badge
     blind = Review(labelled, save_to=tmp_path / "blind.jsonl", show_ai=False)
     assert "AI rating" not in blind.generations_box.children[0].children[0].value
 

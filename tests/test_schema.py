@@ -35,7 +35,7 @@ from distilabel_nb.tasks import (
     available_tasks,
     make_task,
 )
-from distilabel_nb.widgets import views
+from distilabel_nb.display import panel_html
 from distilabel_nb.widgets.review import Review
 
 QUESTIONS = [{"input": "Capital of France?"}, {"input": "2 + 2?"}]
@@ -198,13 +198,13 @@ def test_panel_table_draws_judgelm_on_1_to_10(scripted_llm):
     assert result["rating"].tolist() == [[3.0, 5.0]] * 2
     assert 'title="5 on 1–10"' in panel.table.value and "on 1–5" not in panel.table.value
     # the table's own fallback: a frame without the schema, rated by its values
-    assert 'title="5 on 1–5"' in views.live_table(without_schema(result), [0, 1], [("rating", "rating")], [],
-                                                   {n: s.bounds for n, s in schema.of(without_schema(result)).scores.items()})
+    assert 'title="5 on 1–5"' in panel_html.live_table(without_schema(result), [0, 1], [("rating", "rating")], [],
+                                                        {n: s.bounds for n, s in schema.of(without_schema(result)).scores.items()})
 
 
 def test_review_offers_and_draws_judgelm_on_1_to_10(judgelm_frame, tmp_path):
     review = Review(judgelm_frame, save_to=tmp_path / "review.jsonl")
-    assert [s.value for s in review.scale] == list(range(1, 11)) and review.ai_range == (1, 10)
+    assert [s.value for s in review.scale] == list(range(1, 11)) and review.store.ai_range == (1, 10)
     shown = " ".join(child.value for child in review.widget.children if hasattr(child, "value") and isinstance(child.value, str))
     shown += " ".join(_html_values(review.widget))
     assert 'title="5 on 1–10"' in shown and "on 1–5" not in shown
@@ -212,7 +212,7 @@ def test_review_offers_and_draws_judgelm_on_1_to_10(judgelm_frame, tmp_path):
     assert [s.value for s in fallback.scale] == [1, 2, 3, 4, 5]
     prometheus = judgelm_frame.rename(columns={"rating": "score"})
     prometheus.attrs = {schema.ATTRS_KEY: {**judgelm_frame.attrs[schema.ATTRS_KEY], "scores": {"score": Scale(1, 5).to_dict()}}}
-    assert Review(prometheus, save_to=tmp_path / "p.jsonl").columns["rating"] == "score"
+    assert Review(prometheus, save_to=tmp_path / "p.jsonl").store.columns["rating"] == "score"
 
 
 def _html_values(widget) -> list[str]:
@@ -266,7 +266,7 @@ def test_cell_helpers():
 
     assert cells.as_list(np.array([1, 2])) == [1, 2] and cells.as_list("text") == ["text"] and cells.as_list(pd.NA) == []
     assert cells.plain(4.0) == "4" and cells.plain(12345) == "12,345" and cells.plain(None) == "—"
-    assert cells.plain(None, missing="") == "" and views.plain([1, None]) == "1 | —" and views.plain(None) == ""
+    assert cells.plain(None, missing="") == "" and panel_html.plain([1, None]) == "1 | —" and panel_html.plain(None) == ""
     assert cells.duration(0.4) == "0.4 s" and cells.duration(3723, clock=True) == "1:02:03"
 
 

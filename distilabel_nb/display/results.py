@@ -21,7 +21,8 @@ import pandas as pd
 
 from distilabel_nb import schema
 from distilabel_nb.cells import is_missing
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.display.plaintext import describe
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.schema import GENERATIONS as GENERATIONS_COLUMN
 from distilabel_nb.schema import PROVENANCE_COLUMNS, is_error_column
 
@@ -244,8 +245,6 @@ class ResultsView(HTMLRepr):
         return ResultsSummary(len(df), answers, models, failures, rating_column, mean, count, unread)
 
     def __repr__(self) -> str:
-        from distilabel_nb.display.text import describe
-
         return describe(self)
 
 

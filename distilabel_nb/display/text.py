@@ -1,8 +1,5 @@
 """The text twin of every HTML card: the same facts, as plain text.
 
-Notebooks show it where HTML is not displayed (``text/plain`` of the output), and
-``ResultsView`` / ``PromptView`` use it as their ``repr``.
-
 Example:
     >>> from distilabel_nb import Prompt
     >>> print(describe(Prompt("Be brief.", "Hi")).splitlines()[0])
@@ -11,113 +8,25 @@ Example:
 
 from __future__ import annotations
 
-import threading
-from functools import singledispatch
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from distilabel_nb.cells import duration, is_missing, number, plain
-from distilabel_nb.display.facts import dataclass_rows, formatted_as_text, plural
-
-if TYPE_CHECKING:
-    from distilabel_nb.display.results import ResultsView
-    from distilabel_nb.display.views import PromptView
-    from distilabel_nb.llms.base import LLM, LLMOutput
-    from distilabel_nb.pipeline import Pipeline
-    from distilabel_nb.prompt import Prompt
-    from distilabel_nb.run import Run, RunState
-    from distilabel_nb.tasks.base import Task
-
-INDENT = "  "
-
-
-@singledispatch
-def describe(obj: Any) -> str:
-    """A readable multi-line text card for ``obj`` (its ``repr`` for unknown types)."""
-    if _register_describers():
-        return describe(obj)
-    return repr(obj)
-
-
-_lock = threading.Lock()
-_registered = False
-
-
-def _register_describers() -> bool:
-    global _registered
-    with _lock:
-        if _registered:
-            return False
-        from distilabel_nb.display.results import ResultsView
-        from distilabel_nb.display.views import PromptView
-        from distilabel_nb.llms.base import LLM, LLMOutput
-        from distilabel_nb.pipeline import Pipeline
-        from distilabel_nb.prompt import Prompt
-        from distilabel_nb.run import Run, RunState
-        from distilabel_nb.tasks.base import Task
-
-        for cls, fn in ((Prompt, describe_prompt), (PromptView, describe_prompt_view), (Task, describe_task),
-                        (LLM, describe_llm), (LLMOutput, describe_output), (Pipeline, describe_pipeline),
-                        (Run, describe_run), (RunState, describe_run_state), (ResultsView, describe_results)):
-            describe.register(cls, fn)
-        _registered = True
-        return True
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-def clip(text: str, max_lines: int = 12, width: int = 160) -> str:
-    """At most ``max_lines`` lines of at most ``width`` characters, saying what was cut."""
-    lines = str(text).splitlines() or [""]
-    kept = [line if len(line) <= width else line[: width - 1] + "…" for line in lines[:max_lines]]
-    if len(lines) > max_lines:
-        kept.append(f"… ({len(lines) - max_lines} more lines)")
-    return "\n".join(kept)
-
-
-def one_line(text: Any, width: int = 100) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def rows(pairs: Sequence[tuple[str, str]], indent: str = INDENT) -> str:
-    """Aligned ``label  value`` lines; multi-line values continue under the value column."""
-    if not pairs:
-        return ""
-    width = max(len(label) for label, _ in pairs)
-    out = []
-    for label, value in pairs:
-        lines = str(value).splitlines() or [""]
-        out.append(f"{indent}{label:<{width}}  {lines[0]}".rstrip())
-        out += [f"{indent}{'':<{width}}  {line}".rstrip() for line in lines[1:]]
-    return "\n".join(out)
-
-
-def indented(text: str, indent: str = INDENT * 2) -> str:
-    return "\n".join(indent + line if line else line for line in text.splitlines())
-
-
-def value_text(value: Any) -> str:
-    if is_missing(value):
-        return "—"
-    table = dataclass_rows(value)
-    if table is not None:
-        return "\n".join("  ".join(plain(v) for v in row) for row in table[1])
-    if isinstance(value, str):
-        return clip(value) if value else "(empty)"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(one_line(plain(v), 60) for v in value) if value else "(empty list)"
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {one_line(plain(v), 60)}" for k, v in value.items())
-    return plain(value)
-
-
-def io_text(inputs: Sequence[str], outputs: Sequence[str]) -> str:
-    return f"{', '.join(inputs) or 'none'} → {', '.join(outputs) or 'none'}"
+from distilabel_nb.display.facts import formatted_as_text, llm_facts, prompt_formats, task_facts
+from distilabel_nb.display.plaintext import INDENT, clip, describe, indented, io_text, one_line, rows, value_text
+from distilabel_nb.display.readable import plural
+from distilabel_nb.display.results import ResultsView
+from distilabel_nb.display.run_facts import pipeline_flow, run_errors, run_facts
+from distilabel_nb.display.views import PromptView
+from distilabel_nb.llms.base import LLM, LLMOutput
+from distilabel_nb.pipeline import Pipeline
+from distilabel_nb.prompt import Prompt
+from distilabel_nb.run import Run, RunState
+from distilabel_nb.tasks.base import Task
 
 
 # -- prompts ---------------------------------------------------------------------------------
 
-def _prompt_text(prompt: "Prompt", previews: Sequence[Any]) -> str:
+def _prompt_text(prompt: Prompt, previews: Sequence[Any]) -> str:
     chars = len(prompt.system_prompt) + len(prompt.formatted_prompt)
     head = f"Prompt · {chars:,} chars, {plural(prompt.formatted_prompt.count(chr(10)) + 1, 'line')}"
     body = rows([("system", clip(prompt.system_prompt) if prompt.system_prompt else "none"),
@@ -130,21 +39,20 @@ def _prompt_text(prompt: "Prompt", previews: Sequence[Any]) -> str:
     return "\n".join([head, body, *formats])
 
 
-def describe_prompt(prompt: "Prompt") -> str:
-    from distilabel_nb.display.facts import prompt_formats
-
+@describe.register(Prompt)
+def describe_prompt(prompt: Prompt) -> str:
     return _prompt_text(prompt, prompt_formats(prompt, chosen="default"))
 
 
-def describe_prompt_view(view: "PromptView") -> str:
+@describe.register(PromptView)
+def describe_prompt_view(view: PromptView) -> str:
     return _prompt_text(view.prompt, view.previews())
 
 
 # -- tasks and LLMs --------------------------------------------------------------------------
 
-def describe_task(task: "Task") -> str:
-    from distilabel_nb.display.facts import task_facts
-
+@describe.register(Task)
+def describe_task(task: Task) -> str:
     facts = task_facts(task)
     head = f"Task {facts.name} ({facts.kind})" + (f" — {facts.description}" if facts.description else "")
     pairs = [("columns", io_text(facts.inputs, facts.outputs)),
@@ -158,9 +66,8 @@ def describe_task(task: "Task") -> str:
     return "\n".join([head, rows(pairs), f"{INDENT}example prompt (placeholder inputs in ‹ ›):", indented(example)])
 
 
-def describe_llm(llm: "LLM") -> str:
-    from distilabel_nb.display.facts import llm_facts
-
+@describe.register(LLM)
+def describe_llm(llm: LLM) -> str:
     facts = llm_facts(llm)
     where_kind = "local" if facts.location_kind == "local file" else facts.location_kind
     head = f"LLM {facts.model_name} · {facts.backend} · {where_kind}"
@@ -168,7 +75,7 @@ def describe_llm(llm: "LLM") -> str:
     where = facts.location or "in this Python process"
     if facts.location_detail:
         where += f" ({facts.location_detail})"
-    pairs = [("class", f"{facts.class_name} running {task.name} ({getattr(task, 'kind', 'task')}): "
+    pairs = [("class", f"{facts.class_name} running {task.name} ({task.kind}): "
                        f"{io_text(task.input_args_names, task.output_args_names)}"),
              (facts.location_kind, where), ("prompt format", facts.prompt_format),
              ("concurrency", number(facts.max_concurrency))]
@@ -182,7 +89,8 @@ def describe_llm(llm: "LLM") -> str:
     return "\n".join([head, rows(pairs)])
 
 
-def describe_output(output: "LLMOutput") -> str:
+@describe.register(LLMOutput)
+def describe_output(output: LLMOutput) -> str:
     status = "ok" if output.ok else f"{output.error_kind or 'error'} error"
     usage = output.usage or {}
     tokens = f" · {number(usage.get('prompt_tokens', 0))} + {number(usage.get('completion_tokens', 0))} tokens" if usage else ""
@@ -197,9 +105,7 @@ def describe_output(output: "LLMOutput") -> str:
 
 # -- pipelines and runs ----------------------------------------------------------------------
 
-def _run_lines(state: "RunState") -> list[tuple[str, str]]:
-    from distilabel_nb.display.facts import run_facts
-
+def _run_lines(state: RunState) -> list[tuple[str, str]]:
     facts = run_facts(state)
     pairs = []
     if facts.generated is not None:
@@ -215,15 +121,14 @@ def _run_lines(state: "RunState") -> list[tuple[str, str]]:
     return pairs
 
 
-def describe_run_state(state: "RunState") -> str:
+@describe.register(RunState)
+def describe_run_state(state: RunState) -> str:
     failed = "".join(f" · {count} failed {step}" for step, count in (
         ("generation", state.generation_failures), ("labelling", state.labelling_failures)) if count)
     return "\n".join([f"Run {state.status} · {state.done} / {state.total_rows} rows{failed}", rows(_run_lines(state))])
 
 
-def _error_lines(run: "Run", indent: str = INDENT) -> list[str]:
-    from distilabel_nb.display.facts import run_errors
-
+def _error_lines(run: Run, indent: str = INDENT) -> list[str]:
     errors = run_errors(run)
     if not errors:
         return []
@@ -231,13 +136,13 @@ def _error_lines(run: "Run", indent: str = INDENT) -> list[str]:
         f"{indent * 2}row {label} · {column}: {one_line(message, 140)}" for column, label, message in errors]
 
 
-def describe_run(run: "Run") -> str:
+@describe.register(Run)
+def describe_run(run: Run) -> str:
     return "\n".join([describe_run_state(run.state), *_error_lines(run)])
 
 
-def describe_pipeline(pipeline: "Pipeline") -> str:
-    from distilabel_nb.display.facts import pipeline_flow
-
+@describe.register(Pipeline)
+def describe_pipeline(pipeline: Pipeline) -> str:
     steps = pipeline_flow(pipeline)
     names = " → ".join(s.title for s in steps if s.role in ("generator", "labeller"))
     run = pipeline.last_run
@@ -270,7 +175,8 @@ def describe_pipeline(pipeline: "Pipeline") -> str:
 
 # -- results ---------------------------------------------------------------------------------
 
-def describe_results(view: "ResultsView") -> str:
+@describe.register(ResultsView)
+def describe_results(view: ResultsView) -> str:
     summary = view.summary()
     head = [f"Results · {number(summary.rows)} rows"]
     if summary.answers_per_row:

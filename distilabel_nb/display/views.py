@@ -9,13 +9,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from distilabel_nb.display.facts import FormatPreview, prompt_formats
-from distilabel_nb.display.html import HTMLRepr
-
-if TYPE_CHECKING:  # the core imports the display package: no core imports at module level
-    from distilabel_nb.prompt import Prompt
+from distilabel_nb.display.plaintext import describe
+from distilabel_nb.prompt import Prompt
+from distilabel_nb.rich_repr import HTMLRepr
 
 
 class PromptView(HTMLRepr):
@@ -27,9 +26,7 @@ class PromptView(HTMLRepr):
         chosen: The format in use; shown first and marked.
     """
 
-    def __init__(self, prompt: "Prompt", formats: Sequence[str] | None = None, chosen: str | None = None):
-        from distilabel_nb.prompt import Prompt
-
+    def __init__(self, prompt: Prompt, formats: Sequence[str] | None = None, chosen: str | None = None):
         if not isinstance(prompt, Prompt):
             raise TypeError(f"show_prompt() takes a Prompt, got {type(prompt).__name__}")
         self.prompt = prompt
@@ -40,12 +37,10 @@ class PromptView(HTMLRepr):
         return prompt_formats(self.prompt, self.formats, self.chosen)
 
     def __repr__(self) -> str:
-        from distilabel_nb.display.text import describe
-
         return describe(self)
 
 
-def show_prompt(prompt: "Prompt", formats: Sequence[str] | None = None, chosen: str | None = None) -> PromptView:
+def show_prompt(prompt: Prompt, formats: Sequence[str] | None = None, chosen: str | None = None) -> PromptView:
     """Show a prompt rendered in several chat formats side by side.
 
     Args:

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import typing
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.llms.params import GenerationParams, make_generation_params
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, resolve_format
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.schema import Scale, task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
@@ -109,67 +107,19 @@ class PreparedCall:
         return self.input_error is not None or all(answer is not None for answer in self.answers)
 
 
-class GenerationParams(BaseModel):
-    """Generation parameters shared by every backend, validated on construction."""
+@dataclass(frozen=True)
+class BackendFacts:
+    """Where and how an LLM runs, as it says itself (:meth:`LLM.facts`); never a secret.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    max_new_tokens: int = Field(256, ge=1, le=1_000_000, description="most tokens to generate per answer")
-    temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature; 0 is greedy")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
-    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="penalty on frequent tokens")
-    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="penalty on tokens already present")
-    seed: int | None = Field(None, description="sampling seed, where the backend supports one")
-    stop: list[str] | None = Field(None, description="strings that end an answer")
-
-    def key_fields(self) -> dict[str, Any]:
-        """The parameters as a cache key holds them.
-
-        A backend's own parameters (the fields a subclass adds) count once they are set,
-        so that adding one leaves the keys of the calls that do not set it as they were.
-        """
-        shared = GenerationParams.model_fields
-        return {name: value for name, value in self.model_dump().items() if name in shared or value is not None}
-
-
-def _allowed(params_class: type[GenerationParams], name: str) -> str:
-    """'float >= 0.0 and <= 2.0' for a field of a GenerationParams class."""
-    info = params_class.model_fields[name]
-    bounds = [
-        f"{symbol} {getattr(constraint, attr)}"
-        for constraint in info.metadata
-        for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-        if hasattr(constraint, attr)
-    ]
-    kinds = [arg for arg in typing.get_args(info.annotation) if arg is not type(None)]  # int | None: int
-    annotation = kinds[0] if len(kinds) == 1 else info.annotation
-    type_name = getattr(annotation, "__name__", str(annotation))
-    return " and ".join([f"{type_name} {bounds[0]}", *bounds[1:]]) if bounds else type_name
-
-
-def make_generation_params(params_class: type[GenerationParams] = GenerationParams, /, **values: Any) -> GenerationParams:
-    """Validate generation parameters (the shared ones, or a backend's ``params_class``).
-
-    Raises:
-        ValueError: naming each bad parameter and what it allows.
-
-    Example:
-        >>> make_generation_params(temperature=3)
-        Traceback (most recent call last):
-        ...
-        ValueError: Invalid generation parameter: temperature=3 (allowed: float >= 0.0 and <= 2.0)
+    ``where`` is ``"in process"``, ``"local file"`` (``location``: the model file) or
+    ``"server"`` (``location``: its URL; cards hide a password in it). ``settings`` are the
+    backend's own settings as readable text, e.g. ``(("n_ctx", "4,096"),)``.
     """
-    try:
-        return params_class(**values)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "?"
-            if err["type"] == "extra_forbidden":
-                problems.append(f"unknown parameter {name!r} (known: {', '.join(params_class.model_fields)})")
-            else:
-                problems.append(f"{name}={values.get(name)!r} (allowed: {_allowed(params_class, name)})")
-        raise ValueError(f"Invalid generation parameter: {'; '.join(problems)}") from None
+
+    backend: str
+    where: str = "in process"
+    location: str = ""
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 class LLM(HTMLRepr, ABC):
@@ -267,6 +217,50 @@ class LLM(HTMLRepr, ABC):
         """Send one formatted prompt; return ``num_generations`` completions or raise.
 
         ``schema``, when given, is a JSON schema the answers must follow.
+        """
+
+    def facts(self) -> BackendFacts:
+        """Where and how this LLM runs, for its card and text twin; backends override it."""
+        return BackendFacts(self.backend)
+
+    def replace(self, **settings: Any) -> "LLM":
+        """A copy with other settings that shares this LLM's model (once loaded) and client.
+
+        Args:
+            **settings: ``task``, ``prompt_format``, ``prompt_formatting_fn``,
+                ``max_concurrency``, ``cache`` or generation parameters (``temperature``, …);
+                the rest is kept. ``cache=True`` keeps this LLM's cache (the shared one if
+                it had none), ``"refresh"`` asks again and stores there, ``False`` is off.
+
+        Raises:
+            ValueError: naming an unknown setting, or a value it does not allow.
+
+        Example:
+            >>> llm = LlamaCppLLM(TextGenerationTask(), max_new_tokens=32)  # doctest: +SKIP
+            >>> llm.replace(max_new_tokens=8, cache=False).params.max_new_tokens  # doctest: +SKIP
+            8
+        """
+        params = list(type(self.params).model_fields)
+        own = ["task", "prompt_format", "prompt_formatting_fn", "max_concurrency", "cache"]
+        unknown = sorted(set(settings) - set(own) - set(params))
+        if unknown:
+            raise ValueError(f"replace() got unknown setting(s) {unknown}; it takes {', '.join(own)} "
+                             f"and the generation parameters ({', '.join(params)})")
+        mode = settings.pop("cache", "refresh" if self.cache_refresh else self.cache is not None)
+        cache = self.cache if mode in (True, "refresh") and self.cache is not None else mode
+        kept = {"task": self.task, "prompt_format": self.prompt_format, "prompt_formatting_fn": self.prompt_formatting_fn,
+                "max_concurrency": self.max_concurrency, **self.params.model_dump()}
+        new = object.__new__(type(self))  # not copy.copy: that goes through pickling, which drops the model and client
+        new.__dict__.update(self.__dict__)
+        # The base constructor on the copy: the checks of a new LLM, its own semaphore and cache keys.
+        LLM.__init__(new, **{**kept, **settings}, cache=cache)
+        new.cache_refresh = mode == "refresh"
+        return new
+
+    def close(self) -> None:
+        """Close the backend's client (a server's connections); the next call opens a new one.
+
+        Does nothing for backends that hold none. LLMs made by :meth:`replace` share it.
         """
 
     def format_prompt(self, prompt: Prompt) -> FormattedPrompt:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from distilabel_nb.llms.base import LLM, BackendUnavailable, Completion, ErrorKind, GenerationParams
+from distilabel_nb.llms.base import LLM, BackendFacts, BackendUnavailable, Completion, ErrorKind, GenerationParams
 from distilabel_nb.llms.models import DEFAULT_MODEL_NAME, INSTALL_HINT, default_model_path
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
@@ -127,6 +127,11 @@ class LlamaCppLLM(LLM):
         """What identifies the weights: file path, size and modification time."""
         stat = self.model_path.stat()
         return {"path": str(self.model_path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    def facts(self) -> BackendFacts:
+        settings = tuple((name, "auto" if value is None else f"{value:,}")
+                         for name, value in (("n_ctx", self.n_ctx), ("n_threads", self.n_threads)))
+        return BackendFacts(self.backend, "local file", str(self.model_path), settings)
 
     @property
     def llama(self) -> "llama_cpp.Llama":

@@ -12,7 +12,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from distilabel_nb import runtime
-from distilabel_nb.llms.base import LLM, Completion, ErrorKind
+from distilabel_nb.llms.base import LLM, BackendFacts, Completion, ErrorKind
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
 
@@ -360,6 +360,20 @@ class OpenAILLM(LLM):
         else:
             kind, message = super().describe_error(exc)
         return kind, self._scrub(message)
+
+    def facts(self) -> BackendFacts:
+        return BackendFacts(self.backend, "server", self.base_url,
+                            (("timeout", f"{self.timeout:g} s"), ("max_retries", f"{self.max_retries:,}")))
+
+    def close(self) -> None:
+        """Close the HTTP client (on the runtime loop, where its connections are); the next call builds another."""
+        client, self._client = self._client, None
+        if client is None or client.is_closed():
+            return
+        if runtime.in_runtime_thread():
+            runtime.submit(client.close())
+        else:
+            runtime.run_sync(client.close())
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", base_url={self.base_url!r})"

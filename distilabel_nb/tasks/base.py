@@ -22,7 +22,7 @@ from jinja2 import TemplateError, UndefinedError
 from pydantic import BaseModel
 
 from distilabel_nb.cells import is_blank
-from distilabel_nb.display.html import HTMLRepr
+from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.prompt import Prompt
 from distilabel_nb.schema import Scale
 from distilabel_nb.tasks import jinja

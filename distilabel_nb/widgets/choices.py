@@ -6,7 +6,6 @@ and calls these functions, so the logic is testable (and usable) without a noteb
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import os
@@ -16,9 +15,14 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from distilabel_nb.llms.base import LLM, make_generation_params
+from distilabel_nb.export import to_jsonl, to_parquet
+from distilabel_nb.llms.base import LLM
+from distilabel_nb.llms.llama_cpp import LlamaCppLLM
+from distilabel_nb.llms.models import DEFAULT_MODEL_NAME
+from distilabel_nb.llms.openai import OpenAILLM
 from distilabel_nb.pipeline import dataset_records
 from distilabel_nb.tasks.base import Task
+from distilabel_nb.tasks.registry import available_tasks
 
 #: Backends offered for each role: (value, button label).
 BACKENDS = [
@@ -64,35 +68,17 @@ class TaskChoice:
         return self.name
 
 
-def _builtin_choices() -> list[TaskChoice]:
-    """The two core tasks, for installs without the task registry."""
-    from distilabel_nb.tasks.text_generation import TextGenerationTask
-    from distilabel_nb.tasks.ultrafeedback import UltraFeedbackTask
-
-    return [
-        TaskChoice("text_generation", "generator", "Answer each instruction.", TextGenerationTask),
-        TaskChoice("ultrafeedback_overall_quality", "labeller",
-                   "UltraFeedback: rate each answer 1-5 for overall quality, with a rationale.",
-                   UltraFeedbackTask.for_overall_quality),
-    ]
-
-
 def task_choices(kind: str | None = None) -> list[TaskChoice]:
     """The tasks to pick from, in registry order (:func:`distilabel_nb.tasks.registry.available_tasks`).
 
     Args:
         kind: ``"generator"`` or ``"labeller"`` to filter, ``None`` for all.
     """
-    try:
-        from distilabel_nb.tasks.registry import available_tasks
-    except ImportError:
-        found = _builtin_choices()
-    else:
-        found = [
-            TaskChoice(factory.name, factory.kind, factory.description, factory)
-            for group in available_tasks().values()
-            for factory in group.values()
-        ]
+    found = [
+        TaskChoice(factory.name, factory.kind, factory.description, factory)
+        for group in available_tasks().values()
+        for factory in group.values()
+    ]
     return [c for c in found if kind is None or c.kind == kind]
 
 
@@ -243,27 +229,14 @@ def build_llm(config: ModelConfig, given: LLM | None = None, typed_key: str | No
     if config.backend == GIVEN:
         if given is None:
             raise ValueError("There is no pipeline LLM for this role")
-        llm = copy.copy(given)  # shares the loaded model and client; own task and parameters
-        llm.task = task
-        llm.params = make_generation_params(type(given.params), **{**given.params.model_dump(), **params})
-        llm.max_concurrency = config.max_concurrency
-        if config.cache is False:
-            llm.cache, llm.cache_refresh = None, False
-        else:
-            from distilabel_nb.cache import shared_cache
-
-            llm.cache, llm.cache_refresh = given.cache or shared_cache(), config.cache == "refresh"
-        return llm
+        # shares the loaded model and client; its own task, parameters and cache mode
+        return given.replace(task=task, max_concurrency=config.max_concurrency, cache=cache, **params)
     if config.backend in ("local", "gguf"):
-        from distilabel_nb.llms.llama_cpp import LlamaCppLLM
-
         if config.backend == "gguf" and not config.gguf_path.strip():
             raise ValueError(f"Type the path of a .gguf model file for the {config.role} (or pick the bundled model)")
         model = None if config.backend == "local" else config.gguf_path.strip()
         return LlamaCppLLM(task, model=model, max_concurrency=1, cache=cache, **params)
     if config.backend == "openai":
-        from distilabel_nb.llms.openai import OpenAILLM
-
         if not config.model.strip():
             raise ValueError(f"Type the model name for the {config.role}'s server (e.g. gpt-4o-mini)")
         if config.key_source == "typed":
@@ -286,8 +259,6 @@ def describe_model(config: ModelConfig, given: LLM | None = None) -> str:
     if config.backend == GIVEN and given is not None:
         return given.model_name
     if config.backend == "local":
-        from distilabel_nb.llms.models import DEFAULT_MODEL_NAME
-
         return DEFAULT_MODEL_NAME
     if config.backend == "gguf":
         return Path(config.gguf_path.strip()).stem or "a GGUF file"
@@ -298,9 +269,6 @@ def prompt_format_for(config: ModelConfig, given: LLM | None = None) -> str:
     """The prompt format a role's backend uses (its class default)."""
     if config.backend == GIVEN and given is not None:
         return given.prompt_format
-    from distilabel_nb.llms.llama_cpp import LlamaCppLLM
-    from distilabel_nb.llms.openai import OpenAILLM
-
     return (OpenAILLM if config.backend == "openai" else LlamaCppLLM).default_format
 
 
@@ -337,8 +305,6 @@ def export_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) 
     Raises:
         ValueError: for an unknown format, or Parquet without pyarrow.
     """
-    from distilabel_nb.export import to_jsonl, to_parquet
-
     path = Path(str(path).strip()).expanduser()
     if fmt is None:
         fmt = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(path.suffix.lower())

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import threading
 import time
@@ -29,21 +28,19 @@ import pandas as pd
 
 from distilabel_nb import schema
 from distilabel_nb.cells import duration
+from distilabel_nb.display import panel_html
+from distilabel_nb.display.readable import error_text
 from distilabel_nb.llms.base import LLM
 from distilabel_nb.pipeline import Pipeline
-from distilabel_nb.run import Run, RunEvent, RunState
-from distilabel_nb.widgets import choices, views
-from distilabel_nb.widgets.progress import RunProgress, follow, require_ipywidgets
+from distilabel_nb.run import Run, RunState
+from distilabel_nb.widgets import choices
+from distilabel_nb.widgets.preview import prompt_preview
+from distilabel_nb.widgets.progress import follow, require_ipywidgets
+from distilabel_nb.widgets.run_view import RunView, failed_rows
 from distilabel_nb.widgets.sections import DataSection, ModelSection
 
 if TYPE_CHECKING:
     import ipywidgets
-
-#: Finished rows shown in the live table.
-LATEST_ROWS = 5
-#: Most text columns and rating columns the live table shows.
-TABLE_TEXT_COLUMNS = 3
-TABLE_RATING_COLUMNS = 2
 
 _TAB_TITLES = ("Data", "Generator", "Labeller", "Prompt preview")
 
@@ -89,9 +86,6 @@ class Panel:
         self._idle = threading.Event()
         self._idle.set()
         self._stop_requested_at: float | None = None
-        self._dry_run_passed = False
-        self._latest: collections.deque[int] = collections.deque(maxlen=LATEST_ROWS)
-        self._table_done = -1
         self._status = ("ready", "")
         self._building = True
         self.last_error: BaseException | None = None
@@ -116,8 +110,8 @@ class Panel:
         self.cache = w.Dropdown(options=[(label, value) for value, label in choices.CACHE_MODES], value=True,
                                 layout=w.Layout(width="200px"))
         self.message = w.HTML()
-        self.progress = RunProgress(RunState(total_rows=0, has_generator=True, has_labeller=True))
-        self.table = w.HTML(views.live_table(pd.DataFrame(), [], [], []))
+        self._view = RunView()
+        self.progress, self.table = self._view.progress, self._view.table
         self.export_format = w.Dropdown(options=[("JSONL", "jsonl"), ("CSV", "csv"), ("Parquet", "parquet")],
                                         value="jsonl", layout=w.Layout(width="110px"))
         self.export_path = w.Text(value="distilabel_nb_result.jsonl", placeholder="file to write",
@@ -125,28 +119,29 @@ class Panel:
         self.export_button = w.Button(description="Export", icon="download", disabled=True,
                                       tooltip="Write panel.result to the file", layout=w.Layout(width="110px"))
         self.export_message = w.HTML()
-        self._result_note = w.HTML(views.hint("panel.result holds the DataFrame once a run starts"))
 
         self.run_button.on_click(self._guarded(lambda _: self.run(), "Could not start the run"))
         self.stop_button.on_click(self._guarded(lambda _: self.stop(), "Could not stop the run"))
         self.export_button.on_click(self._guarded(lambda _: self._export_clicked(), "Could not export"))
         self.export_format.observe(lambda change: self._format_changed(change["new"]), names="value")
 
-
         def gap() -> "ipywidgets.Layout":
             return w.Layout(align_items="center", grid_gap="8px")
 
+        style = w.HTML(panel_html.style())
+        style.add_class("dnb-hidden")  # its CSS applies though it is not shown
         self.widget = w.VBox([
+            style,
             self.header,
             self.tabs,
             w.HBox([self.run_button, self.stop_button, self.cache], layout=w.Layout(
                 align_items="center", grid_gap="8px", margin="12px 0 4px 0")),
             self.message,
             self.progress.widget,
-            w.HTML(views.section_title("Latest finished rows")),
+            w.HTML(panel_html.section_title("Latest finished rows")),
             self.table,
-            w.HTML(views.section_title("Result")),
-            w.HBox([self._result_note], layout=gap()),
+            w.HTML(panel_html.section_title("Result")),
+            w.HBox([self._view.result_note], layout=gap()),
             w.HBox([self.export_format, self.export_path, self.export_button], layout=gap()),
             self.export_message,
         ])
@@ -167,7 +162,7 @@ class Panel:
 
     # -- messages --
     def _say(self, kind: str, title: str, detail: str = "") -> None:
-        self.message.value = views.note(kind, title, detail)
+        self.message.value = panel_html.note(kind, title, detail)
 
     def _guarded(self, action: Callable[[Any], Any], title: str) -> Callable[[Any], None]:
         """A click handler that shows errors in the panel instead of a traceback."""
@@ -177,7 +172,7 @@ class Panel:
                 action(button)
             except Exception as exc:
                 self.last_error = exc
-                self._say("error", title, _readable(exc))
+                self._say("error", title, error_text(exc))
 
         return handler
 
@@ -193,7 +188,7 @@ class Panel:
                 flow.append((task, model))
         if len(flow) == 1:
             flow.append(("no model chosen", ""))
-        self.header.value = views.header(flow, views.status_pill(self._status[0], self._run_number, self._status[1]))
+        self.header.value = panel_html.header(flow, panel_html.status_pill(self._status[0], self._run_number, self._status[1]))
 
     # -- configuration --
     def _config_changed(self) -> None:
@@ -203,47 +198,14 @@ class Panel:
             generator_task = self.generator.build_task()
             labeller_task = self.labeller.build_task()
         except Exception as exc:  # a broken registry entry: say so, keep the panel usable
-            self.preview.value = views.note("error", "Could not build the task", _readable(exc))
+            self.preview.value = panel_html.note("error", "Could not build the task", error_text(exc))
             return
         names = schema.required_inputs(generator_task, labeller_task)
         if names != list(self.data.mapping):
             self.data.set_inputs(names)
         self._render_header()
-        self._render_preview(generator_task, labeller_task)
-
-    def _render_preview(self, generator_task, labeller_task) -> None:
-        row = self.data.first_row()
-        if row is None:
-            self.preview.value = views.note("info", "Load a dataset to see the prompts of its first row.")
-            return
-        blocks = [views.hint("The exact prompts the first row produces, as they are sent to each model.")]
-        n = self.generator.num_generations.value if self.generator.num_generations is not None else 1
-        for section, task in ((self.generator, generator_task), (self.labeller, labeller_task)):
-            if task is None:
-                continue
-            title = "Generator" if section is self.generator else "Labeller"
-            inputs = dict(row)
-            if section is self.labeller and generator_task is not None:
-                for name in generator_task.output_args_names:
-                    inputs[name] = [f"<answer {i + 1} from the generator appears here>" for i in range(n)]
-            config = section.config()
-            try:
-                prompt = choices.render_prompt(task, inputs, config, section.given)
-            except Exception as exc:
-                blocks.append(views.prompt_error(title, _readable(exc)))
-                continue
-            fmt = choices.prompt_format_for(config, section.given)
-            how = ("chat messages; the model applies its own chat template" if fmt == "chat_template"
-                   else f"{fmt} format")
-            try:
-                constrained = task.response_schema({n: inputs.get(n) for n in task.input_args_names}) is not None
-            except Exception:
-                constrained = False
-            if constrained:
-                how += "; the answer is constrained to the task's JSON schema"
-            blocks.append(views.prompt_block(f"{title} · {task.name}",
-                                             f"{choices.describe_model(config, section.given)} · {how}", prompt))
-        self.preview.value = "".join(blocks)
+        self.preview.value = prompt_preview(self.data.first_row(), self.generator, self.labeller,
+                                            generator_task, labeller_task)
 
     # -- running --
     @property
@@ -283,7 +245,7 @@ class Panel:
                 run = pipeline.start(frame, num_generations=num_generations)
             except Exception as exc:
                 self.last_error = exc
-                self._say("error", "Could not start the run", _readable(exc))
+                self._say("error", "Could not start the run", error_text(exc))
                 return None
             self._busy = True
             self._idle.clear()
@@ -294,19 +256,14 @@ class Panel:
             self._run_number += 1
             self._stop_requested_at = None
             self.stop_seconds = None
-            self._dry_run_passed = False
-            self._latest.clear()
-            self._table_done = -1
             self.run_button.disabled = True
             self.stop_button.disabled = False
             self.stop_button.button_style = "warning"
             self.export_button.disabled = True
             self.export_message.value = ""
             self._say("info", "")
-            self.progress.reset(run.state)
-            self.table.value = views.live_table(pd.DataFrame(), [], [], [])
+            self._view.start(run, pipeline)
             self._set_status("running", "checking the setup on row 1")
-            run.subscribe(self._on_event)
             follow(run, lambda state, elapsed: self._tick(run, state, elapsed), lambda state: self._over(run, state))
             return run
 
@@ -349,41 +306,15 @@ class Panel:
         return frame
 
     # -- updates (background thread) --
-    def _on_event(self, event: RunEvent) -> None:
-        if event.kind == "row_done" and event.row is not None:
-            self._latest.appendleft(event.row)
-        elif event.kind == "dry_run_passed":
-            self._dry_run_passed = True
-
     def _tick(self, run: Run, state: RunState, elapsed: float) -> None:
         if run is not self._run:
             return
-        self.progress.update(state, elapsed)
+        self._view.tick(run, state, elapsed)
         if self._stop_requested_at is None and state.status in ("pending", "running"):
-            detail = "checking the setup on row 1" if state.done == 0 and not self._dry_run_passed else (
+            detail = "checking the setup on row 1" if state.done == 0 and not self._view.dry_run_passed else (
                 f"{state.done:,} of {state.total_rows:,} rows")
             if self._status != ("running", detail):
                 self._set_status("running", detail)
-        if state.done != self._table_done:
-            self._refresh_table(run, state)
-            self._result_note.value = views.hint(
-                f"panel.result: the {state.done:,} row{'s' if state.done != 1 else ''} finished so far "
-                "(complete when the run is over)")
-
-    def _refresh_table(self, run: Run, state: RunState) -> None:
-        frame = run.dataframe()  # index = input positions
-        self._table_done = state.done
-        if frame.empty:
-            return
-        positions = [p for p in self._latest if p in frame.index]
-        if len(positions) < min(LATEST_ROWS, len(frame)):  # events seen late: fill with the last rows
-            positions += [p for p in reversed(frame.index.tolist()) if p not in positions]
-        positions = positions[:LATEST_ROWS]
-        latest = frame.loc[positions]
-        pipeline = self._pipeline
-        errors = [c for c in schema.ERROR_COLUMNS if c in frame.columns]
-        scales = {name: scale.bounds for name, scale in schema.of(frame).scores.items()}
-        self.table.value = views.live_table(latest, positions, _table_columns(pipeline, frame), errors, scales)
 
     def _over(self, run: Run, state: RunState) -> None:
         try:
@@ -391,13 +322,12 @@ class Panel:
                 return
             if self._stop_requested_at is not None:
                 self.stop_seconds = time.monotonic() - self._stop_requested_at
-            self.progress.update(state)
-            self._refresh_table(run, state)
+            self._view.finish(run, state, self.result)
             rows = f"{state.done:,} row{'s' if state.done != 1 else ''}"
             took = duration(state.elapsed, clock=True)
             if state.status == "finished":
                 self._set_status("finished", f"{rows} in {took}")
-                failed = _failed_rows(self.result)
+                failed = failed_rows(self.result)
                 if failed:
                     self._say("warning", f"Done: {rows} in {took}; {failed} with errors",
                               "Rows that failed keep their place with the reason in generation_error / "
@@ -412,12 +342,10 @@ class Panel:
                 self._set_status("failed")
                 self.last_error = _run_exception(run)
                 self._say("error", "The run stopped with an error", state.error or "unknown error")
-            self._result_note.value = views.hint(
-                f"panel.result: {state.done:,} row{'s' if state.done != 1 else ''} × "
-                f"{len(self.result.columns) if self.result is not None else 0} columns")
         finally:
             if run is self._run:
-                _close_clients(self._own_llms)
+                for llm in self._own_llms:  # their HTTP clients; a given LLM's stays open
+                    llm.close()
                 self.run_button.disabled = False
                 self.stop_button.disabled = True
                 self.stop_button.button_style = ""
@@ -452,25 +380,7 @@ class Panel:
     def _export_clicked(self) -> None:
         written = self.export(fmt=self.export_format.value)
         rows = len(self.result) if self.result is not None else 0
-        self.export_message.value = views.note("success", f"Wrote {rows:,} rows to {written.resolve()}")
-
-
-def _readable(exc: BaseException) -> str:
-    """An exception as one readable line (its message; the type only when there is none)."""
-    text = str(exc).strip()
-    if isinstance(exc, KeyError) and text.startswith("'"):
-        text = f"missing {text}"
-    return text or type(exc).__name__
-
-
-def _close_clients(llms: list[LLM]) -> None:
-    """Close the HTTP clients of server LLMs the panel built for a run that is over."""
-    from distilabel_nb import runtime
-    from distilabel_nb.llms.openai import OpenAILLM
-
-    for llm in llms:
-        if isinstance(llm, OpenAILLM):
-            runtime.submit(llm.client.close())
+        self.export_message.value = panel_html.note("success", f"Wrote {rows:,} rows to {written.resolve()}")
 
 
 def _run_exception(run: Run) -> BaseException | None:
@@ -481,33 +391,3 @@ def _run_exception(run: Run) -> BaseException | None:
         return run.future.exception(timeout=5)
     except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
         return None
-
-
-def _failed_rows(frame: pd.DataFrame | None) -> int:
-    if frame is None or frame.empty:
-        return 0
-    errors = [c for c in schema.ERROR_COLUMNS if c in frame.columns]
-    if not errors:
-        return 0
-    return int(frame[errors].notna().any(axis=1).sum())
-
-
-def _table_columns(pipeline: Pipeline | None, frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """What the live table shows: an input, the answers, then the labeller's ratings and texts."""
-    text: list[str] = []
-    ratings: list[str] = []
-    labeller_text: list[str] = []
-    scores = schema.of(frame).scores
-    if pipeline is not None:
-        if pipeline.generator is not None:
-            text += list(pipeline.generator.task.input_args_names)[:1]
-            text += list(pipeline.generator.task.output_args_names)
-        if pipeline.labeller is not None:
-            if not text:
-                text += list(pipeline.labeller.task.input_args_names)
-            for name in pipeline.labeller.task.output_args_names:
-                (ratings if name in scores else labeller_text).append(name)
-    text = [c for c in dict.fromkeys(text) if c in frame.columns][:TABLE_TEXT_COLUMNS]
-    ratings = [c for c in dict.fromkeys(ratings) if c in frame.columns][:TABLE_RATING_COLUMNS]
-    labeller_text = [c for c in labeller_text if c in frame.columns and c not in text][:1]
-    return [(c, "text") for c in text] + [(c, "rating") for c in ratings] + [(c, "text") for c in labeller_text]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from distilabel_nb.cells import duration
 from distilabel_nb.run import Run, RunState
-from distilabel_nb.widgets import views
+from distilabel_nb.display import panel_html
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -101,9 +101,9 @@ class RunProgress:
 
         self.generation_bar = bar("Generating")
         self.labelling_bar = bar("Labelling")
-        self.generation_count = w.HTML(views.count(0, state.total_rows))
-        self.labelling_count = w.HTML(views.count(0, state.total_rows))
-        self.stats = w.HTML(views.stats(ProgressFacts.of(state).items(over=False)))
+        self.generation_count = w.HTML(panel_html.count(0, state.total_rows))
+        self.labelling_count = w.HTML(panel_html.count(0, state.total_rows))
+        self.stats = w.HTML(panel_html.stats(ProgressFacts.of(state).items(over=False)))
         # one Layout per row: a shared one would hide both rows when one is hidden
         self._generation_row = w.HBox([self.generation_bar, self.generation_count],
                                       layout=w.Layout(align_items="center", grid_gap="10px"))
@@ -130,10 +130,10 @@ class RunProgress:
             bar_widget.max = max(state.total_rows, 1)
             bar_widget.value = min(done, bar_widget.max)
             bar_widget.bar_style = style if state.status != "pending" else ""
-            count_widget.value = views.count(done, state.total_rows)
+            count_widget.value = panel_html.count(done, state.total_rows)
         self._generation_row.layout.display = "" if state.has_generator else "none"
         self._labelling_row.layout.display = "" if state.has_labeller else "none"
-        self.stats.value = views.stats(ProgressFacts.of(state, elapsed).items(over=state.is_over))
+        self.stats.value = panel_html.stats(ProgressFacts.of(state, elapsed).items(over=state.is_over))
 
     def _repr_mimebundle_(self, **kwargs: Any):
         return self.widget._repr_mimebundle_(**kwargs)

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
+from distilabel_nb.cli import bundled_instructions
+from distilabel_nb.display import panel_html
 from distilabel_nb.llms.base import LLM
 from distilabel_nb.tasks.base import Task
-from distilabel_nb.widgets import choices, views
+from distilabel_nb.widgets import choices
 from distilabel_nb.widgets.progress import require_ipywidgets
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ class DataSection:
         self.summary = w.HTML()
         self.head = w.HTML()
         self.message = w.HTML()
-        self._mapping_title = w.HTML(views.section_title("Columns for the task inputs"))
+        self._mapping_title = w.HTML(panel_html.section_title("Columns for the task inputs"))
         self._mapping_box = w.VBox()
         self.mapping: dict[str, "ipywidgets.Dropdown"] = {}
         self._inputs: list[str] = []
@@ -84,15 +86,13 @@ class DataSection:
         if source == "given":
             self._set_frame(self._given, "your data")
         elif source == "bundled":
-            from distilabel_nb.cli import bundled_instructions
-
             self._set_frame(bundled_instructions(), "the bundled sample")
         else:
             self._set_frame(None, "")
             if self.path.value.strip():
                 self.load_file(notify=False)
             else:
-                self.message.value = views.hint("Type the path of a .jsonl, .json, .csv or .parquet file, then press Load or Enter.")
+                self.message.value = panel_html.hint("Type the path of a .jsonl, .json, .csv or .parquet file, then press Load or Enter.")
         if notify:
             self._on_change()
 
@@ -102,7 +102,7 @@ class DataSection:
             frame = choices.read_table(self.path.value)
         except (OSError, ValueError) as exc:
             self._set_frame(None, "")
-            self.message.value = views.note("error", "Could not load the file", str(exc))
+            self.message.value = panel_html.note("error", "Could not load the file", str(exc))
             ok = False
         else:
             self.message.value = ""
@@ -121,8 +121,8 @@ class DataSection:
             self.rows.disabled = True
             self.set_inputs(self._inputs)
             return
-        self.summary.value = views.data_summary(frame, f"from {origin}")
-        self.head.value = views.data_head(frame)
+        self.summary.value = panel_html.data_summary(frame, f"from {origin}")
+        self.head.value = panel_html.data_head(frame)
         total = max(len(frame), 1)
         self.rows.max = total
         self.rows.value = total
@@ -132,7 +132,7 @@ class DataSection:
 
     def _rows_changed(self, notify: bool = True) -> None:
         total = len(self.frame) if self.frame is not None else 0
-        self._rows_note.value = views.hint(f"of {total:,} (the first rows run)")
+        self._rows_note.value = panel_html.hint(f"of {total:,} (the first rows run)")
         if notify:
             self._on_change()
 
@@ -159,11 +159,11 @@ class DataSection:
         if self.frame is None:
             note.value = ""
         elif unmapped:
-            note.value = views.note("warning", "Choose a column for: " + ", ".join(unmapped),
+            note.value = panel_html.note("warning", "Choose a column for: " + ", ".join(unmapped),
                                     "Each task input is read from one dataset column.")
         else:
             renamed = [f"{d.value} → {name}" for name, d in self.mapping.items() if d.value != name]
-            note.value = views.hint("Read as task inputs: " + "; ".join(renamed)) if renamed else views.hint(
+            note.value = panel_html.hint("Read as task inputs: " + "; ".join(renamed)) if renamed else panel_html.hint(
                 "Every task input has a column of the same name.")
         if notify:
             self._on_change()
@@ -240,14 +240,14 @@ class ModelSection:
             value=bool(given_structured) if given_structured is not None else role == "labeller",
             description="Structured output (JSON schema)", indent=False,
             layout=w.Layout(width="auto"))
-        self._structured_note = w.HTML(views.hint(
+        self._structured_note = w.HTML(panel_html.hint(
             "decoding follows the schema, so even small models' answers can be read"))
         self._structured_row = w.HBox([self.structured, self._structured_note], layout=w.Layout(
             align_items="center", grid_gap="10px", margin="0 0 0 118px"))
         self.backend = w.ToggleButtons(options=backend_options, value=backend_options[0][1], description="Model",
                                        style={**STYLE, "button_width": "160px"})
         self.backend.add_class("widget-inline-hbox")
-        self.given_note = w.HTML(views.hint(f"{given!r}") if given is not None else "")
+        self.given_note = w.HTML(panel_html.hint(f"{given!r}") if given is not None else "")
         self.gguf_path = w.Text(placeholder="path/to/model.gguf", description="GGUF file", style=STYLE,
                                 continuous_update=False, layout=w.Layout(width="560px"))
         self.model = w.Text(placeholder="e.g. gpt-4o-mini", description="Model name", style=STYLE,
@@ -279,7 +279,7 @@ class ModelSection:
         self._concurrency_note = w.HTML()
         param_widgets = [self.max_new_tokens, self.temperature] + ([self.num_generations] if self.num_generations else [])
         self._params_box = w.VBox([
-            w.HTML(views.section_title("Generation")),
+            w.HTML(panel_html.section_title("Generation")),
             w.HBox(param_widgets, layout=w.Layout(grid_gap="12px", flex_flow="row wrap")),
             w.HBox([self.concurrency, self._concurrency_note], layout=w.Layout(align_items="center", grid_gap="8px")),
         ])
@@ -317,9 +317,9 @@ class ModelSection:
         on = self.enabled.value
         choice = next((c for c in self._choices if c.name == self.task.value), None)
         if self.task.value == choices.GIVEN and self.given is not None:
-            self.task_description.value = views.hint("the task of the pipeline's LLM")
+            self.task_description.value = panel_html.hint("the task of the pipeline's LLM")
         else:
-            self.task_description.value = views.hint(choice.description if choice else "")
+            self.task_description.value = panel_html.hint(choice.description if choice else "")
         try:
             task = choices.build_task(self.task.value, self.given, self._kind)
         except Exception:
@@ -331,14 +331,14 @@ class ModelSection:
         _show(self.api_key, self.key_source.value == "typed")
         if self.key_source.value == "env":
             present = bool(os.environ.get(choices.ENV_KEY))
-            self.key_status.value = views.hint(
+            self.key_status.value = panel_html.hint(
                 f"{choices.ENV_KEY} is {'set' if present else 'not set'} in the kernel's environment.")
         elif self.key_source.value == "typed":
-            self.key_status.value = views.hint(
+            self.key_status.value = panel_html.hint(
                 "A key is set (held in memory only: not in the widget, the notebook or any output)." if self._typed_key
                 else "Paste the key and press Enter; the field empties itself and keeps the key in memory only.")
         else:
-            self.key_status.value = views.hint("No key is sent (for a local server that needs none).")
+            self.key_status.value = panel_html.hint("No key is sent (for a local server that needs none).")
         local = backend in ("local", "gguf") or (
             backend == choices.GIVEN and self.given is not None and self.given.backend == "llama.cpp")
         if local and self.concurrency.value != 1:
@@ -346,7 +346,7 @@ class ModelSection:
         elif not local and self._remote_concurrency is not None:
             self.concurrency.value, self._remote_concurrency = self._remote_concurrency, None
         self.concurrency.disabled = local or not on
-        self._concurrency_note.value = views.hint(
+        self._concurrency_note.value = panel_html.hint(
             "llama.cpp answers one request at a time" if local else "requests in flight at once")
         for control in (self.task, self.structured, self.backend, self.gguf_path, self.model, self.base_url,
                         self.key_source,

@@ -1,9 +1,14 @@
 """HTML fragments of the run panel: header, data preview, prompt preview, live table, notes.
 
 Pure functions from plain values to HTML strings; every value from a user, a dataset or a
-model goes through :func:`distilabel_nb.display.html.escape`. The panel puts these strings
-into ``ipywidgets.HTML`` widgets. Colours come from JupyterLab's CSS variables (with
-fallbacks), so the panel follows the light and dark themes.
+model goes through :func:`~distilabel_nb.display.markup.escape`. The panel puts these
+strings into ``ipywidgets.HTML`` widgets, and :func:`style` once, first. Its rules are in
+``panel.css``, its colours the palette of ``cards.css`` (JupyterLab's theme variables), so
+the panel follows the light and dark themes; ratings are the cards' rating badge.
+
+Example:
+    >>> note("warning", "A run is already going")
+    '<div class="dnb-note dnb-warning"><div class="dnb-note-title">A run is already going</div></div>'
 """
 
 from __future__ import annotations
@@ -13,91 +18,18 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from distilabel_nb.cells import is_missing, number
+from distilabel_nb.cells import is_missing
 from distilabel_nb.cells import plain as scalar_text
-from distilabel_nb.display.html import escape
+from distilabel_nb.display.html import stylesheet
+from distilabel_nb.display.markup import escape, rating
 
 #: Longest text shown in one table cell before it is cut (full text is in ``panel.result``).
 CELL_CHARS = 160
 
-STYLE = """
-<style>
-.dnb-panel { --dnb-fg: var(--jp-ui-font-color1, #1f2328); --dnb-muted: var(--jp-ui-font-color2, #59636e);
-  --dnb-faint: var(--jp-ui-font-color3, #8c959f); --dnb-bg: var(--jp-layout-color1, #fff);
-  --dnb-bg2: var(--jp-layout-color2, #f6f8fa); --dnb-border: var(--jp-border-color2, #d0d7de);
-  --dnb-accent: var(--jp-brand-color1, #1976d2); --dnb-ok: var(--jp-success-color1, #2e7d32);
-  --dnb-warn: var(--jp-warn-color1, #e65100); --dnb-bad: var(--jp-error-color1, #d32f2f);
-  border: 1px solid var(--dnb-border); border-radius: 8px; padding: 12px 16px 14px 16px;
-  background: var(--dnb-bg); max-width: 1080px; color: var(--dnb-fg); }
-.dnb-panel .dnb-header { display: flex; align-items: flex-start; justify-content: space-between; gap: 16px; }
-.dnb-panel .dnb-title { font-size: 15px; font-weight: 600; line-height: 22px; }
-.dnb-panel .dnb-title .dnb-sub { font-weight: 400; color: var(--dnb-muted); margin-left: 6px; }
-.dnb-panel .dnb-flow { color: var(--dnb-muted); font-size: 12px; line-height: 18px; margin-top: 2px; }
-.dnb-panel .dnb-flow b { color: var(--dnb-fg); font-weight: 600; }
-.dnb-panel .dnb-flow .dnb-arrow { color: var(--dnb-faint); margin: 0 6px; }
-.dnb-panel .dnb-status { display: inline-flex; align-items: center; gap: 6px; white-space: nowrap;
-  padding: 2px 10px; border-radius: 12px; font-size: 12px; font-weight: 600; line-height: 20px;
-  background: var(--dnb-bg2); color: var(--dnb-muted); border: 1px solid var(--dnb-border); }
-.dnb-panel .dnb-status .dnb-dot { width: 8px; height: 8px; border-radius: 50%; background: currentColor; }
-.dnb-panel .dnb-status[data-status="running"], .dnb-panel .dnb-status[data-status="stopping"] { color: var(--dnb-accent); }
-.dnb-panel .dnb-status[data-status="running"] .dnb-dot { animation: dnb-pulse 1.2s ease-in-out infinite; }
-.dnb-panel .dnb-status[data-status="finished"] { color: var(--dnb-ok); }
-.dnb-panel .dnb-status[data-status="cancelled"], .dnb-panel .dnb-status[data-status="stopping"] { color: var(--dnb-warn); }
-.dnb-panel .dnb-status[data-status="failed"] { color: var(--dnb-bad); }
-@keyframes dnb-pulse { 0%, 100% { opacity: 1; } 50% { opacity: .25; } }
-.dnb-panel .dnb-section-title { font-size: 11px; font-weight: 600; letter-spacing: .04em; text-transform: uppercase;
-  color: var(--dnb-muted); margin: 10px 0 4px 0; }
-.dnb-panel .dnb-hint { color: var(--dnb-muted); font-size: 12px; line-height: 18px; }
-.dnb-panel .dnb-hint code, .dnb-panel .dnb-note code { font-size: 11.5px; background: var(--dnb-bg2); padding: 0 3px; border-radius: 3px; }
-.dnb-panel .dnb-chips { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; font-size: 12px; }
-.dnb-panel .dnb-chip { border: 1px solid var(--dnb-border); border-radius: 10px; padding: 0 8px; line-height: 18px;
-  background: var(--dnb-bg2); font-family: var(--jp-code-font-family, monospace); font-size: 11.5px; }
-.dnb-panel table.dnb-table { border-collapse: collapse; width: 100%; font-size: 12px; table-layout: fixed; margin-top: 4px; }
-.dnb-panel table.dnb-table th { text-align: left; font-weight: 600; color: var(--dnb-muted); padding: 4px 8px;
-  border-bottom: 1px solid var(--dnb-border); background: var(--dnb-bg2); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.dnb-panel table.dnb-table td { padding: 4px 8px; border-bottom: 1px solid var(--dnb-border); vertical-align: top;
-  overflow-wrap: anywhere; white-space: pre-wrap; line-height: 17px; }
-.dnb-panel table.dnb-table td.dnb-num, .dnb-panel table.dnb-table th.dnb-num { width: 36px; color: var(--dnb-faint); text-align: right; }
-.dnb-panel table.dnb-table td.dnb-err { color: var(--dnb-bad); }
-.dnb-panel table.dnb-table td.dnb-none { color: var(--dnb-faint); }
-.dnb-panel .dnb-empty { color: var(--dnb-faint); font-size: 12px; padding: 10px 8px; border: 1px dashed var(--dnb-border);
-  border-radius: 6px; text-align: center; margin-top: 4px; }
-.dnb-panel .dnb-rating { display: inline-block; min-width: 18px; text-align: center; border-radius: 9px; padding: 0 6px;
-  margin-right: 3px; font-weight: 600; background: var(--dnb-bg2); border: 1px solid var(--dnb-border); }
-.dnb-panel .dnb-prompt { border: 1px solid var(--dnb-border); border-radius: 6px; margin: 4px 0 10px 0; overflow: hidden; }
-.dnb-panel .dnb-prompt-head { background: var(--dnb-bg2); padding: 4px 10px; font-size: 12px; color: var(--dnb-muted);
-  border-bottom: 1px solid var(--dnb-border); }
-.dnb-panel .dnb-prompt-head b { color: var(--dnb-fg); }
-.dnb-panel .dnb-msg { display: flex; gap: 10px; padding: 4px 10px 6px 10px; border-bottom: 1px dashed var(--dnb-border); }
-.dnb-panel .dnb-msg:last-child { border-bottom: none; }
-.dnb-panel .dnb-role { flex: 0 0 64px; font-size: 10.5px; font-weight: 700; letter-spacing: .05em; text-transform: uppercase;
-  color: var(--dnb-accent); line-height: 17px; }
-.dnb-panel .dnb-text { flex: 1; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; font-family: var(--jp-code-font-family, monospace);
-  font-size: 12px; line-height: 17px; max-height: 260px; overflow-y: auto; }
-.dnb-panel .dnb-note { border-radius: 6px; padding: 6px 10px; font-size: 12.5px; line-height: 18px; }
-.dnb-panel .dnb-note.dnb-info { color: var(--dnb-muted); }
-.dnb-panel .dnb-note.dnb-success { background: color-mix(in srgb, var(--dnb-ok) 10%, transparent); color: var(--dnb-fg);
-  border-left: 3px solid var(--dnb-ok); }
-.dnb-panel .dnb-note.dnb-warning { background: color-mix(in srgb, var(--dnb-warn) 10%, transparent); color: var(--dnb-fg);
-  border-left: 3px solid var(--dnb-warn); }
-.dnb-panel .dnb-note.dnb-error { background: color-mix(in srgb, var(--dnb-bad) 10%, transparent); color: var(--dnb-fg);
-  border-left: 3px solid var(--dnb-bad); }
-.dnb-panel .dnb-note .dnb-note-title { font-weight: 600; }
-.dnb-panel .dnb-note .dnb-note-detail { white-space: pre-wrap; overflow-wrap: anywhere; margin-top: 2px; }
-.dnb-panel .dnb-stats { display: flex; flex-wrap: wrap; gap: 6px 18px; font-size: 12px; color: var(--dnb-muted); margin: 4px 0 2px 0; }
-.dnb-panel .dnb-stats b { color: var(--dnb-fg); font-weight: 600; font-variant-numeric: tabular-nums; }
-.dnb-panel .dnb-stats .dnb-bad b, .dnb-panel .dnb-stats .dnb-bad { color: var(--dnb-bad); }
-.dnb-panel .dnb-count { font-size: 12px; color: var(--dnb-muted); font-variant-numeric: tabular-nums; white-space: nowrap; }
-.dnb-panel .dnb-count b { color: var(--dnb-fg); }
-.dnb-panel .dnb-rule { border-top: 1px solid var(--dnb-border); margin: 12px 0 6px 0; }
-.dnb-panel .widget-tab > .p-TabBar, .dnb-panel .widget-tab > .lm-TabBar { font-size: 12.5px; }
-.dnb-panel .dnb-tabs { margin-top: 8px; }
-.dnb-panel .dnb-tabs > .widget-tab-contents, .dnb-panel .dnb-tabs .widget-tab-contents { padding: 10px 12px; }
-.dnb-panel .dnb-bar .progress { height: 14px; border-radius: 7px; }
-.dnb-panel .dnb-bar .progress-bar { border-radius: 7px; transition: width .2s linear; }
-.dnb-panel .dnb-hidden { display: none !important; }
-</style>
-"""
+
+def style() -> str:
+    """The panel's stylesheet as a ``<style>`` element (the palette, the rating badge, ``panel.css``)."""
+    return f"<style>{stylesheet('panel.css')}</style>"
 
 
 def shorten(text: str, limit: int = CELL_CHARS) -> str:
@@ -142,8 +74,7 @@ def header(flow: Sequence[tuple[str, str]], status_html: str) -> str:
         f"<b>{escape(label)}</b> {escape(detail)}" if detail else f"<b>{escape(label)}</b>" for label, detail in flow
     )
     return (
-        STYLE
-        + '<div class="dnb-header"><div>'
+        '<div class="dnb-header"><div>'
         + '<div class="dnb-title">distilabel_nb<span class="dnb-sub">run panel</span></div>'
         + f'<div class="dnb-flow">{steps}</div></div>'
         + f"<div>{status_html}</div></div>"
@@ -244,15 +175,10 @@ def prompt_error(title: str, message: str) -> str:
 # -- live table --
 
 def ratings_html(value: Any, scale: tuple[float, float] | None = None) -> str:
-    """Ratings as small badges (titled "4 on 1–10" when the ``(low, high)`` scale is known); anything else as escaped text."""
+    """Ratings as the cards' rating badges (on ``scale``, ``(low, high)``, when known); anything else as text."""
     values = value if isinstance(value, (list, tuple)) else [value]
-    on = f" on {number(scale[0])}–{number(scale[1])}" if scale is not None else ""
     if values and all(is_missing(v) or isinstance(v, (int, float)) for v in values):
-        return "".join(
-            f'<span class="dnb-rating" title="not read{escape(on)}">?</span>' if is_missing(v)
-            else f'<span class="dnb-rating" title="{escape(number(v) + on)}">{escape(number(v))}</span>'
-            for v in values
-        )
+        return "".join(rating(v, scale) for v in values)
     return escape(shorten(plain(value)))
 
 
@@ -260,8 +186,8 @@ def live_table(frame: pd.DataFrame, positions: Sequence[int], columns: Sequence[
                error_columns: Sequence[str], scales: Mapping[str, tuple[float, float]] | None = None) -> str:
     """The latest finished rows (``positions``: their input positions, newest first).
 
-    ``columns`` are ``(name, kind)`` pairs, kind ``"text"`` or ``"rating"`` (shown as badges,
-    on the column's ``(low, high)`` from ``scales``).
+    ``columns`` are ``(name, kind)`` pairs, kind ``"text"`` or ``"rating"`` (shown as rating
+    badges, on the column's ``(low, high)`` from ``scales`` when it is known).
     """
     if not len(frame):
         return '<div class="dnb-empty">Finished rows appear here as they complete.</div>'
