@@ -1,81 +1,35 @@
 """The Pipeline: a dataset through a generator LLM and/or a labeller LLM, into a DataFrame.
 
-Rows stream: a row's labelling starts as soon as its generations are done, so labelling
-overlaps generation. At most ``batch_size`` rows are in flight; rows finish in any order
-and come back in input order. A failed call or parse marks that row's error column and
-the run goes on.
+The pipeline knows its result: the columns each LLM adds, how a row's outputs become
+those columns, and the frame they are gathered in. An executor carries out the run
+(:mod:`distilabel_nb.executors`: on this process, or on a Dask cluster); ``generate()``
+starts it, shows its progress, waits for it and handles an interrupt, the same way for
+every executor.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Sequence
 
 import pandas as pd
 
-from distilabel_nb import runtime, schema
+from distilabel_nb import schema
+from distilabel_nb.dataset import dataset_records
+from distilabel_nb.errors import DryRunError, InvalidArgument, RunInterrupted, UserError
+from distilabel_nb.executors import RunOptions, executor_for
+from distilabel_nb.llms.base import LLM, LLMOutput
+from distilabel_nb.progress_bars import ProgressBars
 from distilabel_nb.rich_repr import HTMLRepr
-from distilabel_nb.llms.base import LLM, LLMOutput, PreparedCall
-from distilabel_nb.run import Run, RunState
+from distilabel_nb.run import Run
+
+__all__ = ["DryRunError", "Pipeline", "dataset_records", "pipeline"]
 
 GENERATION_COLUMNS = list(schema.GENERATION_PROVENANCE)
 NOT_LABELLED = "not labelled: the generation failed (see generation_error)"
 LABELLING_COLUMNS = list(schema.LABELLING_PROVENANCE)
-
-
-RunT = TypeVar("RunT", bound=Run)
-CACHE_CHUNK_ROWS = 256  # rows looked up in the cache at once, before their calls are sent
-
-
-@dataclass
-class _RowWork:
-    """One row on its way through the pipeline: what is known so far."""
-
-    index: int
-    row: dict[str, Any]
-    record: dict[str, Any] = field(init=False)  # the row, then the columns filled so far
-    generation: PreparedCall | None = None
-    generated: list[LLMOutput] | None = None
-    labelling: PreparedCall | None = None
-    labelled: LLMOutput | None = None
-
-    def __post_init__(self) -> None:
-        self.record = dict(self.row)
-
-
-class DryRunError(RuntimeError):
-    """The first row showed that the setup cannot work (server down, bad key, unknown model)."""
-
-
-def dataset_records(dataset: Any) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
-    """Rows as dicts, the column names, and the row labels of a supported dataset.
-
-    Accepts a pandas DataFrame, a list of dicts, or a Hugging Face ``datasets.Dataset``.
-
-    Raises:
-        TypeError: for anything else, saying what is accepted.
-    """
-    if isinstance(dataset, pd.DataFrame):
-        return dataset.to_dict("records"), [str(c) for c in dataset.columns], list(dataset.index)
-    if type(dataset).__module__.startswith("datasets.") and hasattr(dataset, "to_list"):
-        records = dataset.to_list()
-        return records, list(dataset.column_names), list(range(len(records)))
-    if isinstance(dataset, (list, tuple)):
-        bad = [i for i, row in enumerate(dataset) if not isinstance(row, dict)]
-        if bad:
-            raise TypeError(f"dataset rows must be dicts; row {bad[0]} is {type(dataset[bad[0]]).__name__}")
-        columns = list(dict.fromkeys(key for row in dataset for key in row))
-        return list(dataset), columns, list(range(len(dataset)))
-    raise TypeError(
-        f"Unsupported dataset type {type(dataset).__name__}: pass a pandas DataFrame, "
-        "a list of dicts or a datasets.Dataset"
-    )
-
-
-def _tokens(outputs: Iterable[LLMOutput]) -> int:
-    return sum(o.usage.get("prompt_tokens", 0) + o.usage.get("completion_tokens", 0) for o in outputs)
+#: Seconds an interrupted ``generate()`` waits for the run to stop before taking the rows it has.
+STOP_SECONDS = 10
 
 
 def _joined_errors(outputs: Sequence[LLMOutput], label: str) -> str | None:
@@ -138,7 +92,7 @@ class Pipeline(HTMLRepr):
         return schema.for_tasks(columns, *self._tasks())
 
     def check_columns(self, columns: Sequence[str]) -> None:
-        """Raise a ValueError naming missing and available columns."""
+        """Raise an :class:`~distilabel_nb.errors.InvalidArgument` (a ``ValueError``) naming missing and available columns."""
         missing = [c for c in self.required_columns() if c not in columns]
         if not missing:
             return
@@ -149,13 +103,14 @@ class Pipeline(HTMLRepr):
                 f" The generator ({self.generator.task.name}) produces {list(produced)}; the labeller "
                 f"({self.labeller.task.name}) needs {list(self.labeller.task.input_args_names)}."
             )
-        raise ValueError(
+        raise InvalidArgument(
             f"The dataset is missing column(s) {missing}; available columns: {list(columns)}.{hint} "
             "Rename your columns (e.g. df.rename(columns={'question': 'input'})) to match."
         )
 
-    # -- rows --
-    def _generation_record(self, outputs: list[LLMOutput]) -> dict[str, Any]:
+    # -- the result: a row's columns, and the frame of all rows --
+    def generation_record(self, outputs: list[LLMOutput]) -> dict[str, Any]:
+        """The generator's columns for one row, from its ``num_generations`` outputs."""
         assert self.generator is not None
         record: dict[str, Any] = {
             "generation_model": [o.model_name for o in outputs],
@@ -167,8 +122,8 @@ class Pipeline(HTMLRepr):
         record["generation_error"] = _joined_errors(outputs, "generation")
         return record
 
-    def _labelling_record(self, output: LLMOutput | None) -> dict[str, Any]:
-        """The labelling columns; ``output`` is ``None`` when the row had nothing to label."""
+    def labelling_record(self, output: LLMOutput | None) -> dict[str, Any]:
+        """The labeller's columns for one row; ``output`` is ``None`` when the row had nothing to label."""
         assert self.labeller is not None
         parsed = (output.parsed_output if output else None) or {}
         record: dict[str, Any] = {
@@ -181,145 +136,14 @@ class Pipeline(HTMLRepr):
         record["labelling_error"] = NOT_LABELLED if output is None else output.error
         return record
 
-    # -- a row's steps, shared by rows answered from the cache and rows that call a model --
-    def _take_generation(self, work: _RowWork, outputs: list[LLMOutput]) -> None:
-        work.generated = outputs
-        work.record.update(self._generation_record(outputs))
+    def frame_builder(self, columns: list[str], labels: list[Any], index_name: Any):
+        """A function from the finished rows (by input position) to the result's DataFrame.
 
-    def _take_labelling(self, work: _RowWork, output: LLMOutput | None) -> None:
-        """Record the labeller's output, or that there was nothing to label (``None``)."""
-        work.labelled = output
-        work.record.update(self._labelling_record(output))
-
-    def _emit_step(self, run: Run, work: _RowWork, kind: str) -> None:
-        """``row_generated`` or ``row_labelled`` for a step already recorded."""
-        if kind == "row_generated":
-            error, outputs = work.record["generation_error"], work.generated or []
-        else:
-            error, outputs = work.record["labelling_error"], [work.labelled] if work.labelled else []
-        run.emit(kind, work.index, failed=error is not None, tokens=_tokens(outputs), error=error)  # type: ignore[arg-type]
-
-    def _generator_call(self, work: _RowWork, num_generations: int) -> PreparedCall:
-        assert self.generator is not None
-        return self.generator.prepare({k: work.row.get(k) for k in self.generator.task.input_args_names}, num_generations)
-
-    def _labeller_call(self, work: _RowWork) -> PreparedCall | None:
-        """The row's labelling call, or ``None`` when its generation failed (nothing to label)."""
-        assert self.labeller is not None
-        if self.generator is not None and work.record["generation_error"] is not None:
-            return None
-        return self.labeller.prepare({k: work.record.get(k) for k in self.labeller.task.input_args_names}, 1)
-
-    def _finish(self, run: Run, work: _RowWork) -> None:
-        run.store_row(work.index, work.record)
-        run.emit("row_done", work.index)
-
-    async def _process_row(self, run: Run, work: _RowWork, num_generations: int) -> list[LLMOutput]:
-        """Run a row's remaining steps: generate, then label what was generated."""
-        run.emit("row_started", work.index)
-        # A call prepared with its chunk is looked up again just before it is sent: an
-        # earlier row of the chunk may have stored the same call's answer meanwhile.
-        if self.generator is not None:
-            if work.generated is None:
-                call = work.generation or self._generator_call(work, num_generations)
-                if not call.answered:
-                    self.generator.look_up([call])
-                self._take_generation(work, await self.generator.acomplete(call))
-            self._emit_step(run, work, "row_generated")
-        if self.labeller is not None:
-            call = work.labelling or self._labeller_call(work)
-            if call is not None and not call.answered:
-                self.labeller.look_up([call])
-            self._take_labelling(work, (await self.labeller.acomplete(call))[0] if call is not None else None)
-            self._emit_step(run, work, "row_labelled")
-        self._finish(run, work)
-        return (work.generated or []) + ([work.labelled] if work.labelled else [])
-
-    def _finish_from_cache(self, run: Run, chunk: list[tuple[int, dict[str, Any]]], num_generations: int) -> list[_RowWork]:
-        """Finish the rows of ``chunk`` whose every call the cache answers; return the others.
-
-        The cache is read in one query per LLM for the whole chunk, and the rows it
-        answers skip the per-row scheduling. What was found travels with the rows that are
-        left, so nothing is looked up or parsed twice.
+        Args:
+            columns: The dataset's columns, which come first.
+            labels: The dataset's row labels, by position (the result's index).
+            index_name: The name of the dataset's index.
         """
-        rows = [_RowWork(index, row) for index, row in chunk]
-        ready = rows
-        if self.generator is not None:
-            calls = [self._generator_call(work, num_generations) for work in rows]
-            self.generator.look_up(calls)
-            ready = []
-            for work, call in zip(rows, calls):
-                work.generation = call
-                outputs = self.generator.outputs_from_cache(call)
-                if outputs is not None:
-                    self._take_generation(work, outputs)
-                    ready.append(work)
-        if self.labeller is not None:
-            labelling = [(work, self._labeller_call(work)) for work in ready]
-            self.labeller.look_up([call for _, call in labelling if call is not None])
-            ready = []
-            for work, call in labelling:
-                work.labelling = call
-                outputs = self.labeller.outputs_from_cache(call) if call is not None else [None]
-                if outputs is not None:
-                    self._take_labelling(work, outputs[0])
-                    ready.append(work)
-        for work in ready:
-            run.emit("row_started", work.index)
-            if self.generator is not None:
-                self._emit_step(run, work, "row_generated")
-            if self.labeller is not None:
-                self._emit_step(run, work, "row_labelled")
-            self._finish(run, work)
-        done = {work.index for work in ready}
-        return [work for work in rows if work.index not in done]
-
-    def _rows_to_send(self, run: Run, todo: list[tuple[int, dict[str, Any]]], num_generations: int) -> Iterator[_RowWork | None]:
-        """The rows that need a model call, after the cache answered what it could, chunk by chunk.
-
-        ``None`` marks the end of a chunk: the worker that takes it lets the event loop
-        run, so a Stop lands even while every row comes from the cache. A Stop also ends
-        the chunks at once, for any worker, rather than when the loop gets to it.
-        """
-        if not any(llm is not None and llm.reads_cache for llm in (self.generator, self.labeller)):
-            for index, row in todo:
-                yield _RowWork(index, row)
-            return
-        for start in range(0, len(todo), CACHE_CHUNK_ROWS):
-            if run.cancel_requested:  # every worker takes chunks: stop them all at the next one
-                raise asyncio.CancelledError
-            yield from self._finish_from_cache(run, todo[start:start + CACHE_CHUNK_ROWS], num_generations)
-            yield None
-
-    async def _run(self, run: Run, records: list[dict[str, Any]], num_generations: int, batch_size: int, skip_dry_run: bool) -> None:
-        run.emit("started")
-        try:
-            todo = list(enumerate(records))
-            if todo and not skip_dry_run:
-                first_index, first_row = todo.pop(0)
-                outputs = await self._process_row(run, _RowWork(first_index, first_row), num_generations)
-                fatal = [o.error for o in outputs if o.error_kind == "unavailable"]
-                if fatal:
-                    raise DryRunError(
-                        f"Dry run on the first row failed: {fatal[0]}. Fix the setup, or pass "
-                        "skip_dry_run=True to send every row anyway."
-                    )
-                run.emit("dry_run_passed", first_index)
-
-            async def work(item: _RowWork | None) -> None:
-                if item is not None:
-                    await self._process_row(run, item, num_generations)
-
-            await runtime.bounded_run(work, self._rows_to_send(run, todo, num_generations), batch_size)
-        except asyncio.CancelledError:
-            run.emit("cancelled")
-            raise
-        except BaseException as exc:
-            run.emit("failed", error=str(exc))
-            raise
-        run.emit("finished")
-
-    def _frame_builder(self, columns: list[str], labels: list[Any], index_name: Any):
         all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns()))
         result_schema = self.result_schema(columns)
 
@@ -331,32 +155,27 @@ class Pipeline(HTMLRepr):
 
         return build
 
+    # -- runs --
     def start(self, dataset: Any, num_generations: int = 1, batch_size: int | None = None, skip_dry_run: bool = False,
               *, client: Any = None, npartitions: int | None = None) -> Run:
         """Start a run in the background and return its :class:`~distilabel_nb.run.Run` handle.
 
         Checks the dataset's columns and the arguments before any model call.
         See :meth:`generate` for the arguments.
-        """
-        from distilabel_nb import distributed  # dask itself is imported only for a Dask run
 
-        if client is not None or distributed.is_dask_dataframe(dataset):
-            return distributed.start(self, dataset, num_generations, batch_size, skip_dry_run, client=client, npartitions=npartitions)
-        if npartitions is not None:
-            raise ValueError("npartitions= applies to runs on Dask: pass client= or a dask DataFrame")
-        records, columns, labels = dataset_records(dataset)
-        self.check_columns(columns)
-        if not isinstance(num_generations, int) or num_generations < 1:
-            raise ValueError(f"Invalid num_generations={num_generations!r} (allowed: int >= 1)")
-        if batch_size is None:
-            batch_size = sum(llm.max_concurrency for llm in (self.generator, self.labeller) if llm is not None)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"Invalid batch_size={batch_size!r} (allowed: int >= 1, the rows in flight at once)")
-        index_name = dataset.index.name if isinstance(dataset, pd.DataFrame) else None
-        run = Run(len(records), self.generator is not None, self.labeller is not None,
-                  self._frame_builder(columns, labels, index_name))
+        Example:
+            >>> run = pipe.start(df)                 # doctest: +SKIP
+            >>> run.state.done, run.state.total_rows  # doctest: +SKIP
+            (3, 10)
+        """
+        try:
+            return self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions))
+        except UserError as error:
+            raise error.with_traceback(None) from None  # the checks' frames say nothing to the user
+
+    def _start(self, dataset: Any, options: RunOptions) -> Run:
+        run = executor_for(dataset, options).start(self, dataset, options)
         self.last_run = run
-        run.future = runtime.submit(self._run(run, records, num_generations, batch_size, skip_dry_run))
         return run
 
     def generate(
@@ -378,42 +197,59 @@ class Pipeline(HTMLRepr):
                 ``dask.dataframe.DataFrame``, run on the Dask cluster.
             num_generations: Answers the generator writes per row.
             batch_size: Most rows in flight at once (default: the sum of the LLMs'
-                ``max_concurrency``).
+                ``max_concurrency``); on Dask, in each partition.
             display_progress_bar: Show ``tqdm`` bars for generation and labelling.
-            skip_dry_run: Send every row without first checking the setup on row one.
+            skip_dry_run: Send every row without first checking the setup on row one
+                (on Dask, on each partition's first row).
             client: A ``dask.distributed.Client``: run the partitions on its workers
-                (see :func:`distilabel_nb.distributed.generate`, ``npartitions`` and ``as_pandas``).
+                (the guide: docs/distributed.md).
+            npartitions: On Dask, the partitions to split a non-Dask dataset into (default:
+                two per worker thread), or to repartition a dask DataFrame into.
+            as_pandas: On Dask, return pandas (the default for non-Dask datasets) instead
+                of a dask DataFrame whose partitions stay on the workers (the default for
+                dask DataFrames).
 
         Returns:
             The input columns plus the generation and labelling columns, in input order.
 
         Raises:
             ValueError: on missing columns or bad arguments, before any model call.
+            TypeError: for a dataset of a kind it cannot read, saying how to make one.
             DryRunError: when the first row shows the setup cannot work.
-            KeyboardInterrupt: when interrupted; its ``partial_result`` holds the rows
-                finished so far.
-        """
-        from distilabel_nb import distributed
+            RunInterrupted: on an interrupt (a ``KeyboardInterrupt``), once the run has
+                stopped; the finished rows are in ``pipe.last_run.dataframe()`` and in its
+                ``partial_result``.
 
-        if client is not None or distributed.is_dask_dataframe(dataset):
-            return distributed.generate(self, dataset, num_generations, batch_size, display_progress_bar, skip_dry_run,
-                                        client=client, npartitions=npartitions, as_pandas=as_pandas)
-        if npartitions is not None or as_pandas is not None:
-            raise ValueError("npartitions= and as_pandas= apply to runs on Dask: pass client= or a dask DataFrame")
-        run, bars = _ProgressBars.start(lambda: self.start(dataset, num_generations, batch_size, skip_dry_run),
-                                        display_progress_bar)
+        Example:
+            >>> df = pipe.generate(pd.DataFrame({"input": ["Name a prime number."]}))  # doctest: +SKIP
+        """
+        bars = ProgressBars(sys.stderr, display_progress_bar)  # the stream of before the run: see ProgressBars
         try:
-            bars.follow(run)
-            return run.wait()
-        except KeyboardInterrupt as interrupt:
-            run.cancel()
+            run = self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions, as_pandas))
             try:
-                interrupt.partial_result = run.wait(timeout=10)  # type: ignore[attr-defined]
-            except TimeoutError:
-                interrupt.partial_result = run.dataframe()  # type: ignore[attr-defined]
-            raise
-        finally:
-            bars.close()
+                bars.follow(run)
+                return run.result()
+            except KeyboardInterrupt:
+                raise self._interrupted(run, bars) from None
+            finally:
+                bars.close()
+        except UserError as error:
+            raise error.with_traceback(None) from None  # the checks' and the run's frames say nothing to the user
+
+    def _interrupted(self, run: Run, bars: ProgressBars) -> RunInterrupted:
+        """Stop ``run`` after an interrupt, bring the bars to what it finished, and say where that is."""
+        run.cancel()
+        try:
+            partial = run.wait(timeout=STOP_SECONDS)
+        except Exception:  # still stopping, or failed meanwhile: what is finished is kept all the same
+            partial = run.dataframe()
+        state = run.state
+        bars.show(state)
+        kept = "the finished rows are" if len(partial) == state.done else f"the {len(partial)} rows of the finished partitions are"
+        cached = all(llm.cache is not None for llm in (self.generator, self.labeller) if llm is not None)
+        again = " (their answers are cached: run the cell again to go on)" if cached else ""
+        return RunInterrupted(f"Stopped after {state.done} of {state.total_rows} rows; {kept} in "
+                              f"`pipe.last_run.dataframe()`{again}", partial)
 
     def panel(self, dataset: Any = None):
         """An interactive run panel (ipywidgets) offering this pipeline's LLMs and ``dataset``.
@@ -429,55 +265,6 @@ class Pipeline(HTMLRepr):
 
     def __repr__(self) -> str:
         return f"Pipeline(generator={self.generator!r}, labeller={self.labeller!r})"
-
-
-class _ProgressBars:
-    """tqdm.auto bars (text in a terminal, widgets in a notebook) showing a run's state.
-
-    Without ``show`` there are no bars, and the methods do nothing.
-    """
-
-    def __init__(self, state: RunState, stream: Any, show: bool = True):
-        from tqdm.auto import tqdm
-
-        self.bars = {}
-        if not show:
-            return
-        if state.has_generator:
-            self.bars["generated"] = tqdm(total=state.total_rows, desc="Generating", unit="row", file=stream)
-        if state.has_labeller:
-            self.bars["labelled"] = tqdm(total=state.total_rows, desc="Labelling", unit="row", file=stream)
-
-    @classmethod
-    def start(cls, start_run: Callable[[], RunT], show: bool) -> tuple[RunT, _ProgressBars]:
-        """Start a run with ``start_run()``, and its bars writing to ``sys.stderr`` as it was before.
-
-        llama-cpp-python swaps ``sys.stderr`` for ``/dev/null`` while it loads a model, on
-        a worker thread: bars that looked it up during that moment would write nowhere
-        for the whole run.
-        """
-        stream = sys.stderr
-        run = start_run()
-        return run, cls(run.state, stream, show)
-
-    def follow(self, run: Run) -> None:
-        """Show the run's progress until it is over."""
-        while not run.join(timeout=0.1):
-            self.show(run.state)
-        self.show(run.state)
-
-    def show(self, state: RunState) -> None:
-        failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
-        for counter, bar in self.bars.items():
-            done = getattr(state, counter)
-            if done != bar.n:
-                if failures[counter]:
-                    bar.set_postfix(failed=failures[counter], refresh=False)
-                bar.update(done - bar.n)
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
 
 
 def pipeline(kind: str, subtask: str | None = None, *, generator: LLM | None = None, labeller: LLM | None = None, **labeller_kwargs: Any) -> Pipeline:

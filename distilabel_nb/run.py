@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Literal
 
 import pandas as pd
 
+from distilabel_nb.errors import without_machinery
 from distilabel_nb.rich_repr import HTMLRepr
 
 EventKind = Literal[
@@ -203,12 +204,26 @@ class Run(HTMLRepr):
         """
         if not self.join(timeout):
             raise TimeoutError(f"the run is still going after {timeout}s ({self.state.done}/{self.state.total_rows} rows)")
-        if self.future is not None:
-            try:
-                self.future.result()  # done or about to be: the last event is emitted just before
-            except concurrent.futures.CancelledError:
-                pass
+        self.raise_failure()
         return self.dataframe()
+
+    def result(self) -> Any:
+        """What ``Pipeline.generate`` returns: :meth:`wait`'s DataFrame for a local run."""
+        return self.wait()
+
+    def raise_failure(self) -> None:
+        """Raise what stopped the run, if it failed, without the frames of the threads that carried it.
+
+        Call it once the run is over (:meth:`join`).
+        """
+        if self.future is None:
+            return
+        try:
+            self.future.result()  # done or about to be: the last event is emitted just before
+        except concurrent.futures.CancelledError:
+            pass
+        except Exception as error:
+            raise without_machinery(error) from None
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds for the run to be over; True if it is."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import contextlib
 import os
@@ -148,3 +149,26 @@ def llama_server(model_path, tmp_path_factory):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture
+def interrupt_when():
+    """``interrupt_when(condition)``: interrupt the main thread, as Ctrl-C or Jupyter's ■ does, once ``condition()`` holds.
+
+    The watching thread gives up (without interrupting) after 30 s or when the test ends.
+    """
+    over = threading.Event()
+
+    def start(condition: Callable[[], bool]) -> None:
+        def watch() -> None:
+            deadline = time.monotonic() + 30
+            while not over.is_set() and time.monotonic() < deadline:
+                if condition():
+                    _thread.interrupt_main()
+                    return
+                time.sleep(0.005)
+
+        threading.Thread(target=watch, name="interrupter", daemon=True).start()
+
+    yield start
+    over.set()

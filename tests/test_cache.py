@@ -1,6 +1,5 @@
 """The call cache: zero calls on a re-run, parsing re-applied, refresh, off, threads, processes."""
 
-import importlib
 import subprocess
 import sys
 import threading
@@ -9,9 +8,8 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import LlamaCppLLM, Pipeline, TextGenerationTask, UltraFeedbackTask
-
-pipeline_module = importlib.import_module("distilabel_nb.pipeline")  # the module, not the pipeline() preset
 from distilabel_nb.cache import CACHE_FILE, CallCache, default_cache_path
+from distilabel_nb.executors import local as local_executor
 
 
 def rows(n):
@@ -69,7 +67,7 @@ def test_partly_cached_run_asks_only_for_what_is_missing(scripted_llm):
 
 
 def test_cached_rerun_reads_the_cache_once_per_chunk_and_keeps_the_event_order(scripted_llm, monkeypatch, paused_runtime):
-    monkeypatch.setattr(pipeline_module, "CACHE_CHUNK_ROWS", 4)
+    monkeypatch.setattr(local_executor, "CACHE_CHUNK_ROWS", 4)
     generator = scripted_llm(TextGenerationTask(), lambda p, i: f"answer {i}")
     labeller = scripted_llm(UltraFeedbackTask(), rating)
     pipe = Pipeline(generator=generator, labeller=labeller)
@@ -96,7 +94,7 @@ def test_cached_rerun_reads_the_cache_once_per_chunk_and_keeps_the_event_order(s
 
 def test_stop_lands_while_every_row_comes_from_the_cache(scripted_llm, monkeypatch, paused_runtime):
     """Rows answered from the cache never wait; the run still lets a Stop in between chunks."""
-    monkeypatch.setattr(pipeline_module, "CACHE_CHUNK_ROWS", 2)
+    monkeypatch.setattr(local_executor, "CACHE_CHUNK_ROWS", 2)
     pipe = Pipeline(generator=scripted_llm(TextGenerationTask()))
     pipe.generate(rows(300), display_progress_bar=False)
     run = None

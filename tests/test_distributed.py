@@ -10,6 +10,7 @@ import os
 import pickle
 import signal
 import time
+import traceback
 
 import pandas as pd
 import pytest
@@ -22,7 +23,11 @@ from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, TextGen
 from distilabel_nb import distributed as dist  # noqa: E402
 from distilabel_nb import schema  # noqa: E402
 from distilabel_nb.cache import CallCache  # noqa: E402
+from distilabel_nb.errors import RunInterrupted  # noqa: E402
 from distilabel_nb.testing import StubServer  # noqa: E402
+
+
+PACKAGE = os.path.dirname(dist.__file__) + os.sep
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +79,10 @@ def test_llama_cpp_llm_pickles_without_its_loaded_model(shared_llama):
 
 def test_dask_options_without_dask_are_refused():
     pipe = Pipeline(generator=OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1"))
-    with pytest.raises(ValueError, match="npartitions= and as_pandas= apply to runs on Dask"):
-        pipe.generate([{"input": "a"}], npartitions=2)
+    with pytest.raises(ValueError, match="npartitions= and as_pandas= apply to runs on Dask: pass client="):
+        pipe.generate([{"input": "a"}], npartitions=2, as_pandas=True)
+    with pytest.raises(ValueError, match="as_pandas= applies to runs on Dask"):
+        pipe.generate([{"input": "a"}], as_pandas=False)
     with pytest.raises(ValueError, match="npartitions= applies to runs on Dask"):
         pipe.start([{"input": "a"}], npartitions=2)
 
@@ -181,9 +188,26 @@ def test_dry_run_error_comes_back_from_the_workers(client):
 
 def test_missing_columns_are_refused_before_anything_is_sent(client):
     with StubServer(latency=0) as server:
-        with pytest.raises(ValueError, match=r"missing column\(s\) \['input'\]"):
+        with pytest.raises(ValueError, match=r"missing column\(s\) \['input'\]") as info:
             stub_pipeline(server).generate(dd.from_pandas(pd.DataFrame({"question": ["a", "b"]}), npartitions=1))
         assert server.request_count == 0
+    ours = [f.name for f in traceback.extract_tb(info.value.__traceback__) if f.filename.startswith(PACKAGE)]
+    assert ours == ["generate"]  # raised from the public call, not from the executor's checks
+
+
+def test_an_interrupt_stops_a_dask_run_and_keeps_the_finished_partitions(client, interrupt_when):
+    with StubServer(latency=0.1) as server:
+        pipe = stub_pipeline(server, labeller=False, max_concurrency=1)
+        interrupt_when(lambda: isinstance(pipe.last_run, dist.DaskRun)
+                       and any(f.status == "finished" for f in pipe.last_run.partitions))
+        with pytest.raises(RunInterrupted) as info:
+            pipe.generate(as_dask(questions(40), 8), skip_dry_run=True, as_pandas=True, display_progress_bar=False)
+    run, partial = pipe.last_run, info.value.partial_result
+    assert run.state.status == "cancelled" and 5 <= len(partial) < 40 and len(partial) % 5 == 0  # whole partitions
+    assert partial["generation_error"].isna().all() and list(partial.index) == sorted(partial.index)
+    assert str(info.value).startswith(f"Stopped after {run.state.done} of 40 rows; ")
+    assert "in `pipe.last_run.dataframe()`" in str(info.value)
+    pd.testing.assert_frame_equal(partial, run.dataframe())
 
 
 def test_the_api_key_travels_but_shows_nowhere(client):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from distilabel_nb import DryRunError, Pipeline, TextGenerationTask, UltraFeedbackTask, pipeline
+from distilabel_nb.executors.local import LocalExecutor
 from distilabel_nb.llms.base import BackendUnavailable
 
 GOOD_RATINGS = "#### Output for Text 1\nRating: 4\nRationale: good\n#### Output for Text 2\nRating: 2\nRationale: weak"
@@ -293,14 +294,14 @@ def test_progress_bars_keep_the_stderr_of_the_moment_the_run_began(scripted_llm,
     """llama-cpp-python swaps sys.stderr for /dev/null while a worker thread loads a model;
     bars made during that moment must still write to the real stream."""
     real_stderr, swallowed = sys.stderr, io.StringIO()
-    original_start = Pipeline.start
+    original_start = LocalExecutor.start
 
     def start_then_swap(self, *args, **kwargs):
         run = original_start(self, *args, **kwargs)
         sys.stderr = swallowed  # what a model load on a worker thread does meanwhile
         return run
 
-    monkeypatch.setattr(Pipeline, "start", start_then_swap)
+    monkeypatch.setattr(LocalExecutor, "start", start_then_swap)
     try:
         Pipeline(generator=scripted_llm(TextGenerationTask())).generate(rows(5))
     finally:

@@ -1,0 +1,84 @@
+"""What every executor shares: the run's options, checked once, and the executor interface.
+
+An executor carries out a pipeline's run: :class:`~distilabel_nb.executors.local.LocalExecutor`
+on this process's event loop, :class:`~distilabel_nb.executors.dask.DaskExecutor` on a
+Dask cluster. ``Pipeline.start`` and ``Pipeline.generate`` build one :class:`RunOptions`,
+ask each executor in turn whether it takes the dataset, and hand the run to the first
+that does; progress, waiting and interrupts are the pipeline's, the same for every one.
+
+Example:
+    >>> RunOptions(num_generations=2).batch_size is None
+    True
+    >>> RunOptions(num_generations=0)
+    Traceback (most recent call last):
+    ...
+    distilabel_nb.errors.InvalidArgument: Invalid num_generations=0: pass an int >= 1 (the answers written per row)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from distilabel_nb.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from distilabel_nb.pipeline import Pipeline
+    from distilabel_nb.run import Run
+
+#: The options that only a run on Dask takes.
+DASK_ONLY = ("npartitions", "as_pandas")
+
+
+def _count(name: str, value: Any, meaning: str, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        allowed = "None or an int >= 1" if optional else "an int >= 1"
+        raise InvalidArgument(f"Invalid {name}={value!r}: pass {allowed} ({meaning})")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a dataset through a pipeline; checked when made.
+
+    See :meth:`~distilabel_nb.pipeline.Pipeline.generate` for what each one means.
+
+    Raises:
+        InvalidArgument: for a value that cannot work (a ``ValueError``), naming the allowed ones.
+    """
+
+    num_generations: int = 1
+    batch_size: int | None = None
+    skip_dry_run: bool = False
+    client: Any = None
+    npartitions: int | None = None
+    as_pandas: bool | None = None
+
+    def __post_init__(self) -> None:
+        _count("num_generations", self.num_generations, "the answers written per row")
+        _count("batch_size", self.batch_size, "the most rows in flight at once", optional=True)
+        _count("npartitions", self.npartitions, "the partitions to split the dataset into", optional=True)
+        if self.as_pandas is not None and not isinstance(self.as_pandas, bool):
+            raise InvalidArgument(f"Invalid as_pandas={self.as_pandas!r}: pass True, False or None")
+
+    def dask_only(self) -> list[str]:
+        """The Dask-only options that were given."""
+        return [name for name in DASK_ONLY if getattr(self, name) is not None]
+
+
+class Executor(ABC):
+    """Carries out a pipeline's runs; the local one and the Dask one are its two kinds."""
+
+    @abstractmethod
+    def accepts(self, dataset: Any, options: RunOptions) -> bool:
+        """Whether this executor runs ``dataset`` with ``options``."""
+
+    @abstractmethod
+    def start(self, pipe: Pipeline, dataset: Any, options: RunOptions) -> Run:
+        """Check the dataset against the pipeline, start the run and return its handle.
+
+        Raises:
+            UserError: a mistake in the dataset or the options, before any model call.
+        """

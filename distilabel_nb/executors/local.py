@@ -1,0 +1,223 @@
+"""The local executor: a pipeline's rows streamed through its LLMs on this process's event loop.
+
+Rows stream: a row's labelling starts as soon as its generations are done, so labelling
+overlaps generation. At most ``batch_size`` rows are in flight; rows finish in any order
+and come back in input order. A failed call or parse marks that row's error column and
+the run goes on. Rows whose every call is in the cache are answered in chunks of
+:data:`CACHE_CHUNK_ROWS`, one cache query per LLM and chunk.
+
+Example:
+    >>> run = LocalExecutor().start(pipe, rows, RunOptions())   # doctest: +SKIP
+    >>> run.wait()                                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import pandas as pd
+
+from distilabel_nb import runtime
+from distilabel_nb.dataset import dataset_records
+from distilabel_nb.errors import DryRunError, InvalidArgument
+from distilabel_nb.executors.base import Executor, RunOptions
+from distilabel_nb.llms.base import LLMOutput, PreparedCall
+from distilabel_nb.run import Run
+
+if TYPE_CHECKING:
+    from distilabel_nb.pipeline import Pipeline
+
+CACHE_CHUNK_ROWS = 256  # rows looked up in the cache at once, before their calls are sent
+
+
+class LocalExecutor(Executor):
+    """Runs every dataset that is not for Dask, on the runtime's event loop."""
+
+    def accepts(self, dataset: Any, options: RunOptions) -> bool:
+        return True  # asked last: whatever no other executor takes
+
+    def start(self, pipe: Pipeline, dataset: Any, options: RunOptions) -> Run:
+        given = options.dask_only()
+        if given:
+            names = " and ".join(f"{name}=" for name in given)
+            raise InvalidArgument(f"{names} {'applies' if len(given) == 1 else 'apply'} to runs on Dask: "
+                                  "pass client= or a dask DataFrame, or leave them out")
+        required = pipe.required_columns()
+        records, columns, labels = dataset_records(dataset, required[0] if required else "input")
+        pipe.check_columns(columns)
+        batch_size = options.batch_size or sum(llm.max_concurrency for llm in (pipe.generator, pipe.labeller) if llm)
+        index_name = dataset.index.name if isinstance(dataset, pd.DataFrame) else None
+        run = Run(len(records), pipe.generator is not None, pipe.labeller is not None,
+                  pipe.frame_builder(columns, labels, index_name))
+        rows = _Rows(pipe, run, options.num_generations)
+        run.future = runtime.submit(rows.stream(records, batch_size, options.skip_dry_run))
+        return run
+
+
+def _tokens(outputs: Iterable[LLMOutput]) -> int:
+    return sum(o.usage.get("prompt_tokens", 0) + o.usage.get("completion_tokens", 0) for o in outputs)
+
+
+@dataclass
+class _RowWork:
+    """One row on its way through the pipeline: what is known so far."""
+
+    index: int
+    row: dict[str, Any]
+    record: dict[str, Any] = field(init=False)  # the row, then the columns filled so far
+    generation: PreparedCall | None = None
+    generated: list[LLMOutput] | None = None
+    labelling: PreparedCall | None = None
+    labelled: LLMOutput | None = None
+
+    def __post_init__(self) -> None:
+        self.record = dict(self.row)
+
+
+class _Rows:
+    """A local run's rows through the pipeline's generator, then its labeller."""
+
+    def __init__(self, pipe: Pipeline, run: Run, num_generations: int):
+        self.pipe, self.run, self.num_generations = pipe, run, num_generations
+        self.generator, self.labeller = pipe.generator, pipe.labeller
+
+    # -- a row's steps, shared by rows answered from the cache and rows that call a model --
+    def _take_generation(self, work: _RowWork, outputs: list[LLMOutput]) -> None:
+        work.generated = outputs
+        work.record.update(self.pipe.generation_record(outputs))
+
+    def _take_labelling(self, work: _RowWork, output: LLMOutput | None) -> None:
+        """Record the labeller's output, or that there was nothing to label (``None``)."""
+        work.labelled = output
+        work.record.update(self.pipe.labelling_record(output))
+
+    def _emit_step(self, work: _RowWork, kind: str) -> None:
+        """``row_generated`` or ``row_labelled`` for a step already recorded."""
+        if kind == "row_generated":
+            error, outputs = work.record["generation_error"], work.generated or []
+        else:
+            error, outputs = work.record["labelling_error"], [work.labelled] if work.labelled else []
+        self.run.emit(kind, work.index, failed=error is not None, tokens=_tokens(outputs), error=error)  # type: ignore[arg-type]
+
+    def _generator_call(self, work: _RowWork) -> PreparedCall:
+        assert self.generator is not None
+        return self.generator.prepare({k: work.row.get(k) for k in self.generator.task.input_args_names}, self.num_generations)
+
+    def _labeller_call(self, work: _RowWork) -> PreparedCall | None:
+        """The row's labelling call, or ``None`` when its generation failed (nothing to label)."""
+        assert self.labeller is not None
+        if self.generator is not None and work.record["generation_error"] is not None:
+            return None
+        return self.labeller.prepare({k: work.record.get(k) for k in self.labeller.task.input_args_names}, 1)
+
+    def _finish(self, work: _RowWork) -> None:
+        self.run.store_row(work.index, work.record)
+        self.run.emit("row_done", work.index)
+
+    async def _process_row(self, work: _RowWork) -> list[LLMOutput]:
+        """Run a row's remaining steps: generate, then label what was generated."""
+        self.run.emit("row_started", work.index)
+        # A call prepared with its chunk is looked up again just before it is sent: an
+        # earlier row of the chunk may have stored the same call's answer meanwhile.
+        if self.generator is not None:
+            if work.generated is None:
+                call = work.generation or self._generator_call(work)
+                if not call.answered:
+                    self.generator.look_up([call])
+                self._take_generation(work, await self.generator.acomplete(call))
+            self._emit_step(work, "row_generated")
+        if self.labeller is not None:
+            call = work.labelling or self._labeller_call(work)
+            if call is not None and not call.answered:
+                self.labeller.look_up([call])
+            self._take_labelling(work, (await self.labeller.acomplete(call))[0] if call is not None else None)
+            self._emit_step(work, "row_labelled")
+        self._finish(work)
+        return (work.generated or []) + ([work.labelled] if work.labelled else [])
+
+    def _finish_from_cache(self, chunk: list[tuple[int, dict[str, Any]]]) -> list[_RowWork]:
+        """Finish the rows of ``chunk`` whose every call the cache answers; return the others.
+
+        The cache is read in one query per LLM for the whole chunk, and the rows it
+        answers skip the per-row scheduling. What was found travels with the rows that are
+        left, so nothing is looked up or parsed twice.
+        """
+        rows = [_RowWork(index, row) for index, row in chunk]
+        ready = rows
+        if self.generator is not None:
+            calls = [self._generator_call(work) for work in rows]
+            self.generator.look_up(calls)
+            ready = []
+            for work, call in zip(rows, calls):
+                work.generation = call
+                outputs = self.generator.outputs_from_cache(call)
+                if outputs is not None:
+                    self._take_generation(work, outputs)
+                    ready.append(work)
+        if self.labeller is not None:
+            labelling = [(work, self._labeller_call(work)) for work in ready]
+            self.labeller.look_up([call for _, call in labelling if call is not None])
+            ready = []
+            for work, call in labelling:
+                work.labelling = call
+                outputs = self.labeller.outputs_from_cache(call) if call is not None else [None]
+                if outputs is not None:
+                    self._take_labelling(work, outputs[0])
+                    ready.append(work)
+        for work in ready:
+            self.run.emit("row_started", work.index)
+            if self.generator is not None:
+                self._emit_step(work, "row_generated")
+            if self.labeller is not None:
+                self._emit_step(work, "row_labelled")
+            self._finish(work)
+        done = {work.index for work in ready}
+        return [work for work in rows if work.index not in done]
+
+    def _rows_to_send(self, todo: list[tuple[int, dict[str, Any]]]) -> Iterator[_RowWork | None]:
+        """The rows that need a model call, after the cache answered what it could, chunk by chunk.
+
+        ``None`` marks the end of a chunk: the worker that takes it lets the event loop
+        run, so a Stop lands even while every row comes from the cache. A Stop also ends
+        the chunks at once, for any worker, rather than when the loop gets to it.
+        """
+        if not any(llm is not None and llm.reads_cache for llm in (self.generator, self.labeller)):
+            for index, row in todo:
+                yield _RowWork(index, row)
+            return
+        for start in range(0, len(todo), CACHE_CHUNK_ROWS):
+            if self.run.cancel_requested:  # every worker takes chunks: stop them all at the next one
+                raise asyncio.CancelledError
+            yield from self._finish_from_cache(todo[start:start + CACHE_CHUNK_ROWS])
+            yield None
+
+    async def stream(self, records: list[dict[str, Any]], batch_size: int, skip_dry_run: bool) -> None:
+        """The whole run: the dry run on the first row, then every other row, ``batch_size`` at once."""
+        self.run.emit("started")
+        try:
+            todo = list(enumerate(records))
+            if todo and not skip_dry_run:
+                first_index, first_row = todo.pop(0)
+                outputs = await self._process_row(_RowWork(first_index, first_row))
+                fatal = [o.error for o in outputs if o.error_kind == "unavailable"]
+                if fatal:
+                    raise DryRunError(
+                        f"Dry run on the first row failed: {fatal[0]}. Fix the setup, or pass "
+                        "skip_dry_run=True to send every row anyway."
+                    )
+                self.run.emit("dry_run_passed", first_index)
+
+            async def work(item: _RowWork | None) -> None:
+                if item is not None:
+                    await self._process_row(item)
+
+            await runtime.bounded_run(work, self._rows_to_send(todo), batch_size)
+        except asyncio.CancelledError:
+            self.run.emit("cancelled")
+            raise
+        except BaseException as exc:
+            self.run.emit("failed", error=str(exc))
+            raise
+        self.run.emit("finished")
