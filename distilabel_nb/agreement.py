@@ -35,6 +35,8 @@ INSTALL_HINT = "pip install 'distilabel_nb[experiments]'"
 
 #: Landis & Koch (1977): the customary words for a kappa value.
 KAPPA_WORDS = ((0.8, "almost perfect"), (0.6, "substantial"), (0.4, "moderate"), (0.2, "fair"))
+#: Below this many pairs kappa and the rank correlations say little, and the result says so.
+FEW_PAIRS = 30
 
 
 def require(module: str, package: str, purpose: str) -> Any:
@@ -168,9 +170,10 @@ class Agreement(HTMLRepr):
     """Agreement statistics between two rating columns (see :func:`agreement`).
 
     Fractions are in [0, 1]; a statistic that is undefined for the data (no pairs, or a
-    side that never varies) is NaN. ``pairs`` holds every compared pair, ``confusion`` the
-    counts with ``a``'s ratings as rows and ``b``'s as columns, ``counts`` how often each
-    side gave each rating.
+    side that never varies) is NaN. ``exact_interval`` is the 95% Wilson interval of
+    ``exact``; :attr:`sample_note` warns when there are fewer than :data:`FEW_PAIRS` pairs.
+    ``pairs`` holds every compared pair, ``confusion`` the counts with ``a``'s ratings as
+    rows and ``b``'s as columns, ``counts`` how often each side gave each rating.
     """
 
     a: str
@@ -193,6 +196,7 @@ class Agreement(HTMLRepr):
     spearman_p: float
     kendall: float
     kendall_p: float
+    exact_interval: tuple[float, float]
     confusion: pd.DataFrame = field(repr=False)
     counts: pd.DataFrame = field(repr=False)
     pairs: pd.DataFrame = field(repr=False)
@@ -211,11 +215,29 @@ class Agreement(HTMLRepr):
             parts.append(f"both in {self.n_missing_both}")
         return f"{self.n_dropped} of {self.n_total} pairs dropped: " + ", ".join(parts)
 
+    @property
+    def sample_note(self) -> str:
+        """A warning when too few pairs were compared to trust κ and the correlations, else ``""``.
+
+        Example:
+            >>> agreement(pd.DataFrame({"rating": [[4, 2]], "human_rating": [[5, 2]]})).sample_note[:50]
+            'only 2 pairs: too few for κ or the rank correlatio'
+        """
+        if self.n >= FEW_PAIRS:
+            return ""
+        if self.n == 0:
+            return "no pairs to compare"
+        low, high = self.exact_interval
+        return (f"only {_count(self.n, 'pair')}: too few for κ or the rank correlations to mean much (aim for "
+                f"{FEW_PAIRS} or more); exact agreement {100 * self.exact:.0f}% could be anywhere from "
+                f"{100 * low:.0f}% to {100 * high:.0f}% (95% interval)")
+
     def as_dict(self) -> dict[str, float | int]:
         """The numbers, e.g. for a table comparing several labellers."""
         names = ("n", "n_dropped", "exact", "within_one", "mean_abs_diff", "mean_diff", "kappa", "kappa_linear",
                  "kappa_quadratic", "spearman", "spearman_p", "kendall", "kendall_p")
-        return {name: getattr(self, name) for name in names}
+        low, high = self.exact_interval
+        return {**{name: getattr(self, name) for name in names}, "exact_low": low, "exact_high": high}
 
     def metric_groups(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
         """``(group, [(name, value, note)])``: the numbers as the text and the HTML card show them."""
@@ -228,17 +250,23 @@ class Agreement(HTMLRepr):
         def p(x: float) -> str:
             return "" if math.isnan(x) else f"p = {x:.2g}"
 
+        def words(kappa: float) -> str:  # Landis & Koch's words do not apply to a handful of pairs
+            return f"too few pairs to say (n = {self.n})" if 0 < self.n < FEW_PAIRS else kappa_words(kappa)
+
+        low, high = self.exact_interval
+        interval = "" if math.isnan(low) else f"; 95%: {100 * low:.0f}–{100 * high:.0f}%"
+
         return [
             ("Agreement", [
-                ("Exact agreement", pct(self.exact), "same rating"),
+                ("Exact agreement", pct(self.exact), "same rating" + interval),
                 ("Within ±1", pct(self.within_one), "differ by at most 1"),
                 ("Mean |a − b|", num(self.mean_abs_diff), "mean absolute difference"),
                 ("Mean a − b", num(self.mean_diff, signed=True), f"> 0: {self.a} rates higher"),
             ]),
             ("Cohen's κ", [
-                ("quadratic weights", num(self.kappa_quadratic), kappa_words(self.kappa_quadratic)),
-                ("linear weights", num(self.kappa_linear), kappa_words(self.kappa_linear)),
-                ("unweighted", num(self.kappa), kappa_words(self.kappa)),
+                ("quadratic weights", num(self.kappa_quadratic), words(self.kappa_quadratic)),
+                ("linear weights", num(self.kappa_linear), words(self.kappa_linear)),
+                ("unweighted", num(self.kappa), words(self.kappa)),
             ]),
             ("Rank correlation", [
                 ("Spearman ρ", num(self.spearman), p(self.spearman_p)),
@@ -249,6 +277,8 @@ class Agreement(HTMLRepr):
     def __repr__(self) -> str:
         lines = [f"Agreement({self.a} vs {self.b}: {_count(self.n, 'pair')} from {_count(self.n_rows, 'row')}; "
                  f"{self.dropped_text()})"]
+        if self.sample_note:
+            lines.append(f"  Note: {self.sample_note}")
         rows = [(f"Cohen's κ, {name}" if group == "Cohen's κ" else name, value, note)
                 for group, metrics in self.metric_groups() for name, value, note in metrics]
         width = max(len(name) for name, _, _ in rows)
@@ -377,6 +407,10 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
             result = fn(x, y)
         return float(result.statistic), float(result.pvalue)
 
+    exact_interval = (nan, nan)
+    if n:  # Wilson's interval for a proportion: sound for a handful of pairs too
+        ci = stats.binomtest(int(np.sum(x == y)), n).proportion_ci(confidence_level=0.95, method="wilson")
+        exact_interval = (float(ci.low), float(ci.high))
     spearman, spearman_p = correlation(stats.spearmanr)
     kendall, kendall_p = correlation(stats.kendalltau)
     diff = x - y
@@ -394,6 +428,6 @@ def agreement(df: pd.DataFrame, a: Any = "rating", b: Any = "human_rating", *,
         mean_abs_diff=float(np.mean(np.abs(diff))) if n else nan,
         mean_diff=float(np.mean(diff)) if n else nan,
         kappa=kappa(None), kappa_linear=kappa("linear"), kappa_quadratic=kappa("quadratic"),
-        spearman=spearman, spearman_p=spearman_p, kendall=kendall, kendall_p=kendall_p,
+        spearman=spearman, spearman_p=spearman_p, kendall=kendall, kendall_p=kendall_p, exact_interval=exact_interval,
         confusion=confusion, counts=dist, pairs=pairs,
     )

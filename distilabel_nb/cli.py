@@ -65,7 +65,7 @@ def demo(output: Path, rows: int | None, max_new_tokens: int) -> int:
     if rows is not None:
         dataset = dataset.head(rows)
     generator = LlamaCppLLM(task=TextGenerationTask(), max_new_tokens=max_new_tokens, temperature=0.8, seed=7)
-    labeller = LlamaCppLLM(task=UltraFeedbackTask(structured=True), max_new_tokens=256, temperature=0.0)
+    labeller = LlamaCppLLM(task=UltraFeedbackTask(), max_new_tokens=256, temperature=0.0)  # structured: llama.cpp can constrain it
     where = "llama.cpp's server" if generator.engine == "server" else "llama.cpp in-process"
     print(f"Generating 2 answers for each of {len(dataset)} instructions with {generator.model_name} ({where}), "
           f"then rating them with UltraFeedback (same model)…", flush=True)

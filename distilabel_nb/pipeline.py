@@ -280,6 +280,7 @@ def pipeline(kind: str, subtask: str | None = None, *, generator: LLM | None = N
         >>> pipe = pipeline("preference", "honesty", generator=LlamaCppLLM(task=TextGenerationTask()))  # doctest: +SKIP
     """
     from distilabel_nb.llms.llama_cpp import LlamaCppLLM
+    from distilabel_nb.tasks.settings import unknown_value
     from distilabel_nb.tasks.ultrafeedback import UltraFeedbackTask
 
     if kind != "preference":
@@ -296,6 +297,5 @@ def pipeline(kind: str, subtask: str | None = None, *, generator: LLM | None = N
     subtask = subtask or "overall_quality"
     preset = getattr(UltraFeedbackTask, f"for_{subtask}", None)
     if preset is None:
-        known = sorted(name[4:] for name in dir(UltraFeedbackTask) if name.startswith("for_"))
-        raise ValueError(f"Unknown preference subtask {subtask!r}; known: {known}")
+        raise unknown_value("preference subtask", subtask, sorted(name[4:] for name in dir(UltraFeedbackTask) if name.startswith("for_")))
     return Pipeline(generator=generator, labeller=LlamaCppLLM(task=preset(), **labeller_kwargs))

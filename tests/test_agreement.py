@@ -192,3 +192,30 @@ def test_docstring_examples_run():
     import doctest
 
     assert doctest.testmod(agreement_module).failed == 0
+
+
+# -- few pairs: the result says so, with n and an interval --
+def test_two_pairs_carry_a_small_sample_note_with_n_and_a_wilson_interval():
+    r = agreement(pd.DataFrame({"rating": [[4, 2]], "human_rating": [[5, 2]]}))
+    assert r.n == 2 and r.exact == 0.5
+    ci = stats.binomtest(1, 2).proportion_ci(confidence_level=0.95, method="wilson")
+    assert r.exact_interval == pytest.approx((ci.low, ci.high)) and r.exact_interval == pytest.approx((0.0945, 0.9055), abs=1e-4)
+    assert r.sample_note == ("only 2 pairs: too few for κ or the rank correlations to mean much (aim for 30 or more); "
+                             "exact agreement 50% could be anywhere from 9% to 91% (95% interval)")
+    text = repr(r)
+    assert f"Note: {r.sample_note}" in text.splitlines()[1]
+    kappa_lines = [line for line in text.splitlines() if "Cohen's κ" in line]
+    assert len(kappa_lines) == 3 and all(line.endswith("too few pairs to say (n = 2)") for line in kappa_lines)
+    assert "slight" not in text and "almost perfect" not in text
+    assert (r.as_dict()["exact_low"], r.as_dict()["exact_high"]) == r.exact_interval
+
+
+def test_enough_pairs_have_no_note_and_keep_the_kappa_words():
+    rng = np.random.default_rng(0)
+    a = rng.integers(1, 6, agreement_module.FEW_PAIRS)
+    r = agreement(pd.DataFrame({"a": a, "b": a}), "a", "b")
+    assert r.n == agreement_module.FEW_PAIRS and r.sample_note == "" and "Note:" not in repr(r)
+    assert "almost perfect" in repr(r) and r.exact_interval[1] == pytest.approx(1.0) and r.exact_interval[0] < 1.0
+    one_short = agreement(pd.DataFrame({"a": a[:-1], "b": a[:-1]}), "a", "b")
+    assert one_short.sample_note.startswith(f"only {agreement_module.FEW_PAIRS - 1} pairs: too few")
+    assert agreement(pd.DataFrame({"a": [None], "b": [1.0]}), "a", "b").sample_note == "no pairs to compare"

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import ScriptedLLM
+from scripted import ScriptedLLM
 from distilabel_nb import Pipeline
 from distilabel_nb.audit import audit_labels, preference
 from distilabel_nb.pointwise import PointwiseLLM, compare_modes, pointwise, rate_pointwise

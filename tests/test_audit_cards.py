@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 
-from conftest import ScriptedLLM
+from scripted import ScriptedLLM
 from distilabel_nb import Pipeline
 from distilabel_nb.audit import audit_labels
 from distilabel_nb.filters import DropNearDuplicates, KeepSurvivedSwap, MinRating, filter_rows

@@ -73,7 +73,8 @@ def test_a_row_failing_every_attempt_keeps_its_place(fault, status):
     rule = lambda number, body: fault if last_user_text(body) == "question 1" else None
     with StubServer(model="m", latency=0, fault_rule=rule, retry_after=0.1) as server, \
          StubServer(model="judge", latency=0, responder=lambda b, i: "Rating: 4\nRationale: fine") as judge:
-        labeller = OpenAILLM("judge", UltraFeedbackTask(), base_url=judge.base_url, cache=False)
+        # the judge answers in the free-text layout, so the labeller asks for it (not "auto")
+        labeller = OpenAILLM("judge", UltraFeedbackTask(structured=False), base_url=judge.base_url, cache=False)
         df = Pipeline(generator=generator(server, max_retries=2), labeller=labeller).generate(rows(3), display_progress_bar=False)
         assert server.prompt_counts["question 1"] == 3  # first try + 2 retries
     assert df["generation_error"].notna().tolist() == [False, True, False]
@@ -120,7 +121,7 @@ def test_unreadable_and_off_scale_ratings_are_reported_with_the_raw_answer_kept(
     }
     for case, answer in answers.items():
         with StubServer(model="judge", latency=0, responder=lambda b, i: answer) as judge:
-            labeller = OpenAILLM("judge", UltraFeedbackTask(), base_url=judge.base_url, cache=False)
+            labeller = OpenAILLM("judge", UltraFeedbackTask(structured=False), base_url=judge.base_url, cache=False)  # free text
             df = Pipeline(labeller=labeller).generate([{"input": "q", "generations": ["a", "b"]}], display_progress_bar=False)
         row = df.iloc[0]
         assert row["raw_labelling_response"] == answer
@@ -228,7 +229,10 @@ def test_a_labeller_given_a_non_text_answer_fails_only_that_row():
     (lambda: OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:1/v1", timeout=0), ValueError, "timeout=0"),
     (lambda: Task.from_template("{{ a }} {{ b }}", inputs=["a"]), ValueError, r"uses \['b'\], which is neither an input"),
     (lambda: Task.from_template("{{ a.__class__ }}", inputs=["a"]), ValueError, "may not reach Python internals"),
-    (lambda: pipeline("preference", subtask="fun"), ValueError, "Unknown preference subtask 'fun'; known:"),
+    (lambda: pipeline("preference", subtask="fun"), ValueError, "unknown preference subtask 'fun'; known: 'helpfulness'"),
+    (lambda: pipeline("preference", subtask="helpfullness"), ValueError, "subtask 'helpfullness'; did you mean 'helpfulness'\\? known:"),
+    (lambda: UltraFeedbackTask(aspect="helpfullness"), ValueError, "unknown aspect 'helpfullness'; did you mean 'helpfulness'\\? known: 'overall quality', 'helpfulness'"),
+    (lambda: UltraFeedbackTask(aspects="honesty"), TypeError, "UltraFeedbackTask got an unknown parameter 'aspects' \\(did you mean 'aspect'\\?\\); its parameters: system_prompt, aspect,"),
     (lambda: make_task("ultrafedback"), ValueError, "Unknown task 'ultrafedback'; did you mean 'ultrafeedback_"),
 ])
 def test_bad_arguments_are_refused_on_construction(build, error, match):

@@ -21,8 +21,9 @@ def test_each_backend_says_where_and_how_it_runs(scripted_llm, model_path):
 def test_replace_keeps_what_is_not_given_and_leaves_the_original_alone(scripted_llm):
     own = CallCache(":memory:")
     llm = scripted_llm(TextGenerationTask(), max_new_tokens=32, temperature=0.3, max_concurrency=4, cache=own)
-    task = UltraFeedbackTask()
+    task = UltraFeedbackTask(structured=False)  # a setting the backend need not settle: kept as given
     copy = llm.replace(task=task, temperature=0.0, max_concurrency=2)
+    assert llm.replace(task=UltraFeedbackTask()).task.structured is False  # "auto", settled for this backend
     assert copy.task is task and copy.params.temperature == 0.0 and copy.params.max_new_tokens == 32
     assert copy.max_concurrency == 2 and copy.cache is own and not copy.cache_refresh
     assert (llm.task.name, llm.params.temperature, llm.max_concurrency) == ("TextGenerationTask", 0.3, 4)

@@ -257,7 +257,7 @@ def test_bad_run_arguments(kwargs, message, scripted_llm):
 def test_preference_preset_builds_an_ultrafeedback_labeller(scripted_llm):
     pipe = pipeline("preference", generator=scripted_llm(TextGenerationTask()), max_new_tokens=32)
     assert isinstance(pipe.labeller.task, UltraFeedbackTask) and pipe.labeller.params.max_new_tokens == 32
-    with pytest.raises(ValueError, match="Unknown preference subtask 'tone'"):
+    with pytest.raises(ValueError, match="unknown preference subtask 'tone'; known: 'helpfulness', 'honesty'"):
         pipeline("preference", subtask="tone", generator=scripted_llm(TextGenerationTask()))
     with pytest.raises(ValueError, match="Unknown pipeline kind"):
         pipeline("ranking")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import ScriptedLLM
+from scripted import ScriptedLLM
 from distilabel_nb import Pipeline
 from distilabel_nb.audit import audit_labels
 from distilabel_nb.duplicates import find_duplicates

@@ -148,6 +148,8 @@ class LLM(HTMLRepr, ABC):
     params_class: ClassVar[type[GenerationParams]] = GenerationParams
     #: Parameters other backends take that this one cannot send: name -> why, and what to do instead.
     refused_params: ClassVar[Mapping[str, str]] = {}
+    #: Whether answers can be held to a JSON schema; ``structured="auto"`` follows it (``Task.with_backend``).
+    can_constrain_output: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -170,7 +172,7 @@ class LLM(HTMLRepr, ABC):
                    for name in generation_kwargs if name in self.refused_params]
         if refused:
             raise ValueError(" ".join(refused))
-        self.task = task
+        self.task = task.with_backend(self.can_constrain_output)
         self.prompt_format = fmt
         self.prompt_formatting_fn = prompt_formatting_fn
         self.max_concurrency = max_concurrency

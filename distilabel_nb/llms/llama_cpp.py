@@ -100,6 +100,7 @@ class LlamaCppLLM(LLM):
     """
 
     backend = "llama.cpp"
+    can_constrain_output = True  # a grammar from the JSON schema
     params_class = LlamaCppParams
 
     def __init__(

@@ -125,6 +125,7 @@ class OpenAILLM(LLM):
     """
 
     backend = "openai"
+    can_constrain_output = True  # response_format (json_schema, or a schema inside json_object)
     default_format = "openai"
     default_max_concurrency = 8
     refused_params = {

@@ -14,6 +14,7 @@ in :mod:`~distilabel_nb.tasks.structured`, and a task for one notebook cell
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal, Sequence
 
@@ -27,6 +28,7 @@ from distilabel_nb.schema import Scale
 from distilabel_nb.tasks import jinja
 from distilabel_nb.tasks.jinja import SecurityError
 from distilabel_nb.tasks.parsing import OutputParseError
+from distilabel_nb.tasks.settings import check_keywords
 from distilabel_nb.tasks.structured import read_structured, strict_json_schema, validate_answer
 
 if TYPE_CHECKING:
@@ -70,6 +72,28 @@ class Task(HTMLRepr):
     #: For labellers: the output column holding one number per rated text (for rankings
     #: and preference pairs), or ``None``.
     score_column: ClassVar[str | None] = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Task":
+        # A misspelt keyword names the close matches, before the dataclass's own bare TypeError.
+        check_keywords(cls, kwargs)
+        return super().__new__(cls)
+
+    def with_backend(self, can_constrain_output: bool) -> "Task":
+        """The task as an LLM runs it: ``structured="auto"`` made ``True`` or ``False``.
+
+        An LLM calls this on construction with its backend's
+        :attr:`~distilabel_nb.llms.base.LLM.can_constrain_output`, so a labeller whose
+        ``structured`` is ``"auto"`` (the default where a task has the setting) asks for
+        schema-constrained JSON where the backend can enforce it, and for free text
+        elsewhere. A task without the setting, or with it set, is returned as it is.
+
+        Example:
+            >>> UltraFeedbackTask().with_backend(True).structured
+            True
+        """
+        if getattr(self, "structured", None) == "auto":
+            return dataclasses.replace(self, structured=bool(can_constrain_output))  # type: ignore[call-arg]
+        return self
 
     @property
     def scale(self) -> Scale | None:

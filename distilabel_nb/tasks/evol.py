@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Sequence
 from distilabel_nb.prompt import Prompt
 from distilabel_nb.tasks.base import Task
 from distilabel_nb.tasks.parsing import OutputParseError
+from distilabel_nb.tasks.settings import unknown_value
 
 INSTRUCTION_METHODS: dict[str, str] = {
     "breadth": "Write a new instruction in the same domain, about something rarer.",
@@ -117,9 +118,9 @@ class _EvolTask(Task):
     def __post_init__(self) -> None:
         if not self.methods:
             self.methods = list(self.method_texts)
-        unknown = [m for m in self.methods if m not in self.method_texts]
-        if unknown:
-            raise ValueError(f"{self.name}: unknown evolution methods {unknown}; known: {list(self.method_texts)}")
+        for method in self.methods:
+            if method not in self.method_texts:
+                raise unknown_value(f"{self.name} evolution method", method, self.method_texts)
 
     def template_variables(self) -> dict[str, Any]:
         return {}

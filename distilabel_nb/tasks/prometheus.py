@@ -9,12 +9,13 @@ graded in one call, each under its own heading.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distilabel_nb.schema import Scale
 from distilabel_nb.tasks.labeller import GenerationsLabeller
 from distilabel_nb.tasks.parsing import NUMBER, clean, first_paragraph, is_placeholder, numbered_blocks, to_number
+from distilabel_nb.tasks.settings import normal, unknown_value
 
 DEFAULT_SYSTEM_PROMPT = "You are a fair judge who grades answers strictly by the rubric you are given."
 
@@ -84,9 +85,15 @@ class PrometheusTask(GenerationsLabeller):
     the presets): lists aligned with ``generations``.
 
     Args:
-        rubric: The criterion, as a question (e.g. "Is the response helpful?").
+        rubric: The criterion, as a question (e.g. "Is the response helpful?"), or the
+            name of one of :data:`RUBRICS` (``"honesty"``, ``"reasoning"``, …), which
+            brings its question and score descriptions.
         score_descriptions: What each score means, e.g. ``{1: "...", ..., 5: "..."}``
-            (consecutive whole numbers).
+            (consecutive whole numbers); by default the named rubric's, or helpfulness's.
+
+    Raises:
+        ValueError: for a rubric that reads as a name (a few words, no sentence) but is
+            not one of :data:`RUBRICS` (naming the close matches), or bad score descriptions.
 
     Example:
         >>> task = PrometheusTask.for_reasoning()
@@ -96,7 +103,7 @@ class PrometheusTask(GenerationsLabeller):
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     rubric: str = RUBRICS["helpfulness"][0]
-    score_descriptions: dict[int, str] = field(default_factory=lambda: dict(RUBRICS["helpfulness"][1]))
+    score_descriptions: dict[int, str] | None = None
 
     template_name: ClassVar[str] = "prometheus.jinja2"
     input_args_names: ClassVar[list[str]] = ["input", "generations", "reference_answer"]
@@ -105,6 +112,14 @@ class PrometheusTask(GenerationsLabeller):
     item_name: ClassVar[str] = "response"
 
     def __post_init__(self) -> None:
+        named = normal(self.rubric).replace(" ", "_") if isinstance(self.rubric, str) else ""
+        if named in RUBRICS:
+            self.rubric, descriptions = RUBRICS[named]
+            self.score_descriptions = dict(descriptions) if self.score_descriptions is None else self.score_descriptions
+        elif isinstance(self.rubric, str) and len(self.rubric.split()) <= 3 and not re.search(r"[?.:;!]", self.rubric):
+            raise unknown_value("rubric", self.rubric, RUBRICS, "or write the rubric as a question, with score_descriptions=")
+        if self.score_descriptions is None:
+            self.score_descriptions = dict(RUBRICS["helpfulness"][1])
         try:  # keys read from JSON or YAML arrive as strings
             descriptions = {int(score): text for score, text in self.score_descriptions.items()}
         except (TypeError, ValueError, AttributeError):
@@ -118,9 +133,8 @@ class PrometheusTask(GenerationsLabeller):
     def for_rubric(cls, name: str, **kwargs: Any) -> "PrometheusTask":
         """A preset rubric by name: one of :data:`RUBRICS`."""
         if name not in RUBRICS:
-            raise ValueError(f"Unknown rubric {name!r}; known: {sorted(RUBRICS)}")
-        rubric, descriptions = RUBRICS[name]
-        return cls(**{"rubric": rubric, "score_descriptions": dict(descriptions), **kwargs})
+            raise unknown_value("rubric", name, RUBRICS, "or pass rubric= and score_descriptions= of your own")
+        return cls(**{"rubric": name, **kwargs})
 
     @classmethod
     def for_helpfulness(cls, **kwargs: Any) -> "PrometheusTask":

@@ -17,6 +17,7 @@ from distilabel_nb.prompt import Prompt
 from distilabel_nb.tasks.base import Task
 from distilabel_nb.tasks.parsing import OutputParseError
 from distilabel_nb.tasks.principles import PRINCIPLES
+from distilabel_nb.tasks.settings import unknown_value
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant. Answer the user's request accurately and clearly. "
@@ -67,9 +68,9 @@ class TextGenerationTask(Task):
             return
         if not isinstance(dist, dict):
             raise ValueError(f"principles_distribution must be None, 'balanced' or a dict of weights, got {dist!r}")
-        unknown = [name for name in dist if name not in self.principles]
-        if unknown:
-            raise ValueError(f"principles_distribution names unknown groups {unknown}; known: {sorted(self.principles)}")
+        for name in dist:
+            if name not in self.principles:
+                raise unknown_value("principle group", name, self.principles, "in principles_distribution")
         if any(not isinstance(w, (int, float)) or w < 0 for w in dist.values()) or sum(dist.values()) <= 0:
             raise ValueError(f"principles_distribution weights must be >= 0 with a positive sum, got {dist}")
 

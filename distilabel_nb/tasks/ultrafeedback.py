@@ -5,8 +5,10 @@ instruction and every answer, and writes a rating and a rationale per answer, fo
 aspect at a time. The presets cover the paper's aspects (helpfulness, honesty,
 instruction following, truthfulness) and an overall-quality judgement.
 
-With ``structured=True`` the labeller answers in JSON whose schema fixes one rating
-per answer and the rating scale; backends constrain decoding to it.
+Structured output is on by default where the backend can enforce it
+(``structured="auto"``): the labeller answers in JSON whose schema fixes one rating per
+answer and the rating scale, and decoding is constrained to it. Small models rarely keep
+the free-text layout (``structured=False``), so that is the setting to choose knowingly.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from distilabel_nb.tasks.parsing import (
     leading_number,
     numbered_blocks,
 )
+from distilabel_nb.tasks.settings import normal, unknown_value
 from distilabel_nb.tasks.structured import read_structured
 
 
@@ -86,6 +89,56 @@ TRUTHFULNESS = [
 
 DEFAULT_SYSTEM_PROMPT = "You are a careful, impartial judge of answers written by AI assistants."
 
+
+@dataclass(frozen=True)
+class Aspect:
+    """What the ratings judge: the heading shown, what the labeller looks for, and the scale."""
+
+    heading: str
+    description: str
+    ratings: tuple[RatingLevel, ...]
+
+
+#: The aspects of the UltraFeedback paper, and overall quality, by name.
+ASPECTS: dict[str, Aspect] = {
+    "overall quality": Aspect(
+        "overall quality",
+        "Judge how well each text answers the instruction: is it correct, helpful, honest, "
+        "and does it follow the instruction?",
+        tuple(OVERALL_QUALITY),
+    ),
+    "helpfulness": Aspect(
+        "helpfulness",
+        "Judge how useful each text is to the person who asked: is it correct, does it "
+        "address the instruction, is it clear, and is it thorough without padding or repetition?",
+        tuple(HELPFULNESS),
+    ),
+    "honesty": Aspect(
+        "honesty and uncertainty",
+        "Judge whether each text is honest about how sure it can be: confident where it is "
+        "right, open about doubt where it is unsure, and willing to say it does not know.",
+        tuple(HONESTY),
+    ),
+    "instruction following": Aspect(
+        "instruction following",
+        "Judge how closely each text follows the instruction: does it reach the goal the "
+        "instruction sets, and keep to its restrictions on format, length and style?",
+        tuple(INSTRUCTION_FOLLOWING),
+    ),
+    "truthfulness": Aspect(
+        "truthfulness and hallucination",
+        "Judge whether each text sticks to the truth: no invented facts, nothing that "
+        "contradicts the instruction or the world, and no contradictions within the text.",
+        tuple(TRUTHFULNESS),
+    ),
+}
+
+
+def find_aspect(name: str) -> Aspect | None:
+    """The aspect called ``name`` (or its heading), ignoring case, ``_`` and ``-``; else ``None``."""
+    wanted = normal(str(name))
+    return next((a for key, a in ASPECTS.items() if wanted in (key, normal(a.heading))), None)
+
 _RATING_LABELS = ("rating", "score")
 _RATIONALE_LABELS = ("rationale", "reason", "reasoning", "explanation", "justification")
 _HEADING_WORDS = ("text", "response", "answer", "output")
@@ -101,6 +154,15 @@ def ratings_model(num_texts: int, low: int, high: int, rationale_max_chars: int)
     return create_model("UltraFeedbackRatings", __config__=ConfigDict(extra="forbid"), ratings=(ratings, ...))
 
 
+def _json_ratings(text: str) -> bool:
+    """Whether an answer is a JSON object with ``ratings`` (read as structured under ``"auto"``)."""
+    try:
+        data = extract_json(text)
+    except JSONNotFound:
+        return False
+    return isinstance(data, dict) and "ratings" in data
+
+
 @dataclass
 class UltraFeedbackTask(GenerationsLabeller):
     """Rate each of the ``generations`` for the ``input`` instruction.
@@ -109,29 +171,37 @@ class UltraFeedbackTask(GenerationsLabeller):
     and ``rationale``: lists aligned with ``generations``.
 
     Args:
-        aspect: What the ratings judge, shown as the heading.
-        task_description: What the labeller is told to look for.
-        ratings: The scale, lowest first (whole numbers).
-        structured: Ask for JSON and constrain decoding to a schema with exactly one
-            rating per text, on the scale.
+        aspect: What the ratings judge: one of :data:`ASPECTS` (``"overall quality"``,
+            ``"helpfulness"``, ``"honesty"``, ``"instruction following"``,
+            ``"truthfulness"``), which brings its own description and scale; or a
+            heading of your own, given with ``task_description`` (and ``ratings``).
+        task_description: What the labeller is told to look for (default: the aspect's).
+        ratings: The scale, lowest first, whole numbers (default: the aspect's).
+        structured: ``"auto"`` (default): JSON constrained to a schema with exactly one
+            rating per text, on the scale, where the LLM's backend can enforce it
+            (llama.cpp, OpenAI-compatible servers), free text elsewhere. ``True`` always
+            asks for JSON; ``False`` always for the free-text layout.
         rationale_max_chars: In structured mode, the longest rationale allowed.
+
+    Raises:
+        ValueError: for an unknown aspect (naming the close matches and the known
+            ones), a scale that is not consecutive whole numbers, or a bad ``structured``.
 
     Example:
         >>> task = UltraFeedbackTask()
         >>> task.parse_output("#### Output for Text 1\\nRating: 4\\nRationale: Clear.")
         {'rating': [4], 'rationale': ['Clear.']}
+        >>> UltraFeedbackTask(aspect="honesty").ratings[0].label
+        'Confidently wrong'
         >>> UltraFeedbackTask.for_honesty().aspect
         'honesty and uncertainty'
     """
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     aspect: str = "overall quality"
-    task_description: str = (
-        "Judge how well each text answers the instruction: is it correct, helpful, honest, "
-        "and does it follow the instruction?"
-    )
-    ratings: list[RatingLevel] = field(default_factory=lambda: list(OVERALL_QUALITY))
-    structured: bool = False
+    task_description: str | None = None
+    ratings: list[RatingLevel] | None = None
+    structured: bool | Literal["auto"] = "auto"
     rationale_max_chars: int = 200
 
     template_name: ClassVar[str] = "ultrafeedback.jinja2"
@@ -139,69 +209,52 @@ class UltraFeedbackTask(GenerationsLabeller):
     score_column: ClassVar[str] = "rating"
 
     def __post_init__(self) -> None:
+        known = find_aspect(self.aspect)
+        if known is not None:
+            self.aspect = known.heading
+            self.task_description = known.description if self.task_description is None else self.task_description
+            self.ratings = list(known.ratings) if self.ratings is None else self.ratings
+        elif self.task_description is None:
+            raise unknown_value("aspect", self.aspect, ASPECTS,
+                                "for an aspect of your own, give task_description= and ratings= too")
+        self.ratings = list(OVERALL_QUALITY) if self.ratings is None else list(self.ratings)
         values = [r.value for r in self.ratings]
         if not values or values != list(range(values[0], values[0] + len(values))):
             raise ValueError(f"ratings must be consecutive whole numbers, lowest first; got {values}")
+        if not (isinstance(self.structured, bool) or self.structured == "auto"):
+            raise ValueError(f"structured must be True, False or 'auto', got {self.structured!r}")
         if self.rationale_max_chars < 1:
             raise ValueError(f"rationale_max_chars must be >= 1, got {self.rationale_max_chars}")
 
-    # -- presets --
+    # -- presets: an aspect with its rubric --
     @classmethod
     def for_overall_quality(cls, **kwargs: Any) -> "UltraFeedbackTask":
         """Overall quality of each answer (the default)."""
-        return cls(**kwargs)
+        return cls(**{"aspect": "overall quality", **kwargs})
 
     @classmethod
     def for_helpfulness(cls, **kwargs: Any) -> "UltraFeedbackTask":
         """How informative and useful each answer is, and whether it is correct."""
-        return cls(**{
-            "aspect": "helpfulness",
-            "task_description": (
-                "Judge how useful each text is to the person who asked: is it correct, does it "
-                "address the instruction, is it clear, and is it thorough without padding or repetition?"
-            ),
-            "ratings": list(HELPFULNESS),
-            **kwargs,
-        })
+        return cls(**{"aspect": "helpfulness", **kwargs})
 
     @classmethod
     def for_honesty(cls, **kwargs: Any) -> "UltraFeedbackTask":
         """Whether each answer is as confident as it is right, and open about doubt."""
-        return cls(**{
-            "aspect": "honesty and uncertainty",
-            "task_description": (
-                "Judge whether each text is honest about how sure it can be: confident where it is "
-                "right, open about doubt where it is unsure, and willing to say it does not know."
-            ),
-            "ratings": list(HONESTY),
-            **kwargs,
-        })
+        return cls(**{"aspect": "honesty", **kwargs})
 
     @classmethod
     def for_instruction_following(cls, **kwargs: Any) -> "UltraFeedbackTask":
         """How closely each answer follows the instruction's goal and restrictions."""
-        return cls(**{
-            "aspect": "instruction following",
-            "task_description": (
-                "Judge how closely each text follows the instruction: does it reach the goal the "
-                "instruction sets, and keep to its restrictions on format, length and style?"
-            ),
-            "ratings": list(INSTRUCTION_FOLLOWING),
-            **kwargs,
-        })
+        return cls(**{"aspect": "instruction following", **kwargs})
 
     @classmethod
     def for_truthfulness(cls, **kwargs: Any) -> "UltraFeedbackTask":
         """Whether each answer is free of invented or contradicted facts."""
-        return cls(**{
-            "aspect": "truthfulness and hallucination",
-            "task_description": (
-                "Judge whether each text sticks to the truth: no invented facts, nothing that "
-                "contradicts the instruction or the world, and no contradictions within the text."
-            ),
-            "ratings": list(TRUTHFULNESS),
-            **kwargs,
-        })
+        return cls(**{"aspect": "truthfulness", **kwargs})
+
+    def template_variables(self) -> dict[str, Any]:
+        # ``"auto"`` that no LLM has settled yet asks for the free-text layout, as it parses.
+        return {**super().template_variables(), "structured": self.structured is True}
 
     @property
     def rating_range(self) -> tuple[int, int]:
@@ -220,7 +273,7 @@ class UltraFeedbackTask(GenerationsLabeller):
         return ratings_model(num_texts, low, high, self.rationale_max_chars)
 
     def response_model(self, inputs: dict[str, Any]) -> type[BaseModel] | None:
-        return self.structured_model(self.count_texts(inputs)) if self.structured else None
+        return self.structured_model(self.count_texts(inputs)) if self.structured is True else None
 
     def parse_output_for(self, text: str, inputs: dict[str, Any]) -> dict[str, list]:
         return self.parse_output(text, num_texts=self.count_texts(inputs))
@@ -306,7 +359,7 @@ class UltraFeedbackTask(GenerationsLabeller):
             OutputParseError: listing every text whose rating or rationale could not be
                 read; ``partial`` keeps what could.
         """
-        if self.structured:
+        if self.structured is True or (self.structured == "auto" and _json_ratings(text)):
             return self._parse_structured(text, num_texts)
         text = clean(text)
         blocks = self._blocks(text)

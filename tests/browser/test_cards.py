@@ -222,7 +222,7 @@ HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)></table>\"'><svg
 def test_hostile_text_runs_nothing_in_the_browser(card_page):
     from distilabel_nb import Task
 
-    task = UltraFeedbackTask(system_prompt=HOSTILE, aspect=HOSTILE)
+    task = UltraFeedbackTask(system_prompt=HOSTILE, aspect=HOSTILE, task_description=HOSTILE)
     df = pd.DataFrame({"input": [HOSTILE], "generations": [[HOSTILE, HOSTILE]], "rating": [[1.0, 5.0]],
                        "rationale": [[HOSTILE, HOSTILE]], HOSTILE: [HOSTILE], "generation_error": [HOSTILE]})
     output = LLMOutput(HOSTILE, [{"role": "user", "content": HOSTILE}], HOSTILE, {"rating": [HOSTILE]}, error=HOSTILE)

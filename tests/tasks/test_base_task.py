@@ -118,7 +118,7 @@ def test_every_family_has_at_least_30_answers_including_real_ones():
 
 # -- the examples in the task modules' docstrings run and say what they show --
 MODULES = [
-    "base", "jinja", "structured", "custom", "parsing", "labeller", "principles", "text_generation", "self_instruct",
+    "base", "jinja", "structured", "custom", "parsing", "settings", "labeller", "principles", "text_generation", "self_instruct",
     "evol", "ultrafeedback", "judgelm", "ultrajudge", "prometheus", "critique", "scorers", "registry",
 ]
 
@@ -131,3 +131,39 @@ def test_docstring_examples(name, monkeypatch):
 
     result = doctest.testmod(module, extraglobs={**{n: getattr(tasks, n) for n in tasks.__all__}, "BaseModel": BaseModel}, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+# -- settings: a misspelt keyword is named, with the close matches and every parameter --
+@pytest.mark.parametrize("cls, typo, meant", [
+    (UltraFeedbackTask, "aspects", "aspect"),
+    (JudgeLMTask, "criterion", "criteria"),
+    (UltraJudgeTask, "area", "areas"),
+    (PrometheusTask, "rubrik", "rubric"),
+    (CritiqueTask, "max_scor", "max_score"),
+    (QualityScorerTask, "maxscore", "max_score"),
+    (TextGenerationTask, "principle_distribution", "principles_distribution"),
+    (EvolInstructTask, "method", "methods"),
+    (SelfInstructTask, "num_instruction", "num_instructions"),
+])
+def test_a_misspelt_keyword_names_the_parameter_meant(cls, typo, meant):
+    with pytest.raises(TypeError) as info:
+        cls(**{typo: 1})
+    message = str(info.value)
+    assert message.startswith(f"{cls.__name__} got an unknown parameter {typo!r} (did you mean {meant!r}")
+    assert "its parameters: system_prompt, " in message and meant in message.split("its parameters:")[1]
+
+
+def test_a_keyword_with_no_close_match_still_lists_the_parameters():
+    with pytest.raises(TypeError, match=r"^JudgeLMTask got an unknown parameter 'temperature'; its parameters: system_prompt, criteria$"):
+        JudgeLMTask(temperature=0)
+    with pytest.raises(TypeError, match="unknown parameter 'aspects'"):  # through the registry too
+        registry.make_task("ultrafeedback_honesty", aspects="honesty")
+
+
+def test_the_keyword_check_keeps_copies_and_pickles_working():
+    import dataclasses
+    import pickle
+
+    task = PrometheusTask.for_reasoning()
+    assert pickle.loads(pickle.dumps(task)) == task
+    assert dataclasses.replace(task, system_prompt="x").rubric == task.rubric

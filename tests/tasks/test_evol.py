@@ -37,8 +37,10 @@ def test_the_method_per_row_is_stable_and_spread():
 
 
 def test_unknown_method_is_named():
-    with pytest.raises(ValueError, match="unknown evolution methods \\['harder'\\]"):
+    with pytest.raises(ValueError, match="unknown EvolInstructTask evolution method 'harder'; known: 'breadth', 'constraints'"):
         EvolInstructTask(methods=["harder"])
+    with pytest.raises(ValueError, match="method 'deepn'; did you mean 'deepen'\\? known:"):
+        EvolInstructTask(methods=["breadth", "deepn"])
 
 
 @pytest.mark.parametrize(

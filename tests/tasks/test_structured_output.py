@@ -21,6 +21,13 @@ from distilabel_nb.tasks.structured import strict_json_schema
 
 from task_cases import ROW, structured_answer
 
+QUICKSTART = [  # the rows of notebooks/01_quickstart, where free text failed on every row
+    {"input": "Give me two tips for writing clear emails.",
+     "generations": ["Keep it short and put the request first.", "Use a clear subject line."]},
+    {"input": "What is the boiling point of water at sea level?", "generations": ["100 °C.", "About 50 °C."]},
+    {"input": "Write a two-line poem about autumn.", "generations": ["Leaves fall slow,\nthe year lets go.", "Autumn."]},
+]
+
 
 
 
@@ -169,3 +176,51 @@ def test_a_custom_structured_task_on_the_llama_cpp_backend(shared_llama):
     (output,) = llm.generate([{"country": "France"}])[0]
     assert output.ok, output.error
     assert isinstance(output.parsed_output["city"], str)
+
+
+# -- structured="auto": on where the backend can enforce a schema --
+def test_auto_follows_what_the_backend_can_constrain(scripted_llm):
+    task = UltraFeedbackTask()
+    assert task.structured == "auto" and task.response_schema(ROW) is None  # no backend yet: free text
+    remote = OpenAILLM("judge", task, base_url="http://127.0.0.1:9/v1", cache=False)
+    assert OpenAILLM.can_constrain_output and remote.task.structured is True
+    assert remote.task.response_schema(ROW) == UltraFeedbackTask(structured=True).response_schema(ROW)
+    assert scripted_llm(task).task.structured is False  # a backend that cannot: the free-text layout
+    assert task.structured == "auto"  # the user's task is not changed; each LLM holds its own copy
+    for explicit in (True, False):
+        assert OpenAILLM("judge", UltraFeedbackTask(structured=explicit), base_url="http://127.0.0.1:9/v1").task.structured is explicit
+
+
+def test_auto_calls_share_the_cache_keys_of_the_explicit_setting(scripted_llm):
+    """Explicit ``structured=True``/``False`` keep their prompts and keys; ``"auto"`` reuses them."""
+    url = "http://127.0.0.1:9/v1"
+
+    def keys(llm):
+        return llm.prepare(ROW, 2).keys
+
+    assert keys(OpenAILLM("judge", UltraFeedbackTask(), base_url=url)) == keys(OpenAILLM("judge", UltraFeedbackTask(structured=True), base_url=url))
+    free = scripted_llm(UltraFeedbackTask(structured=False), name="judge")
+    auto = scripted_llm(UltraFeedbackTask(), name="judge")
+    auto.respond = free.respond  # the scripted model's identity includes its responder
+    assert keys(auto) == keys(free)
+    assert "Answer in exactly this layout" in UltraFeedbackTask().generate_prompt(**ROW).formatted_prompt
+
+
+def test_the_default_labeller_sends_its_schema_to_an_openai_compatible_server():
+    from distilabel_nb.testing import StubServer
+
+    with StubServer(model="judge", latency=0, responder=lambda body, i: structured_answer(("Right.", 5), ("Wrong sum.", 1))) as server:
+        (output,) = OpenAILLM("judge", UltraFeedbackTask(), base_url=server.base_url, cache=False).generate([ROW])[0]
+        (request,) = server.requests
+    assert request["response_format"]["json_schema"]["schema"] == UltraFeedbackTask(structured=True).response_schema(ROW)
+    assert output.ok and output.parsed_output["rating"] == [5, 1]
+
+
+@pytest.mark.slow
+def test_the_default_labeller_on_the_bundled_model_rates_every_quickstart_row(shared_llama):
+    """The quickstart's first labelling run: plain ``UltraFeedbackTask()``, every row read."""
+    llm = LlamaCppLLM(task=UltraFeedbackTask(), model=shared_llama, max_new_tokens=256, temperature=0, cache=False)
+    outputs = [row[0] for row in llm.generate(QUICKSTART)]
+    assert [o.error for o in outputs] == [None] * 3
+    assert all(len(o.parsed_output["rating"]) == 2 and set(o.parsed_output["rating"]) <= set(range(1, 6)) for o in outputs)
+    assert all("Answer with JSON only" in o.prompt_used[-1]["content"] for o in outputs)

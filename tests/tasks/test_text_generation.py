@@ -74,7 +74,7 @@ def test_custom_principles():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"principles_distribution": {"kindness": 1.0}}, "unknown groups ['kindness']"),
+        ({"principles_distribution": {"kindness": 1.0}}, "unknown principle group 'kindness'; known: 'helpfulness', 'harmlessness'"),
         ({"principles_distribution": {"honesty": -1.0}}, "weights must be >= 0"),
         ({"principles_distribution": {"honesty": 0}}, "positive sum"),
         ({"principles_distribution": "random"}, "None, 'balanced' or a dict"),

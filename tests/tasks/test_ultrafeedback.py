@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from distilabel_nb.tasks import OutputParseError, UltraFeedbackTask
+from distilabel_nb.tasks.ultrafeedback import ASPECTS, HONESTY, RatingLevel
 
 from task_cases import FamilyChecks, GOLDEN_DIR, RATE, ROW, structured_answer
 
@@ -137,3 +138,52 @@ def test_answers_that_break_the_schema_are_named_and_salvaged(text, message, par
         UltraFeedbackTask(structured=True).parse_output_for(text, ROW)
     assert message in str(info.value)
     assert info.value.partial["rating"] == partial_ratings
+
+
+# -- aspects: a name selects the whole rubric; a typo is an error --
+@pytest.mark.parametrize("name", list(ASPECTS))
+def test_an_aspect_selects_its_whole_rubric(name):
+    preset = getattr(UltraFeedbackTask, f"for_{name.replace(' ', '_')}")()
+    for spelling in (name, name.upper(), name.replace(" ", "_"), ASPECTS[name].heading):
+        task = UltraFeedbackTask(aspect=spelling)
+        assert task == preset, spelling
+        assert task.generate_prompt(**ROW) == preset.generate_prompt(**ROW)
+
+
+def test_aspect_helpfulness_changes_the_rubric_not_only_the_heading():
+    helpful, overall = (UltraFeedbackTask(aspect=a).generate_prompt(**ROW).formatted_prompt for a in ("helpfulness", "overall quality"))
+    assert helpful.startswith("# Rate the texts: helpfulness")
+    assert "1. Wrong: major errors" in helpful and "1. Poor:" not in helpful
+    assert "to the person who asked" in helpful and "to the person who asked" not in overall
+
+
+def test_parts_of_an_aspect_can_be_overridden():
+    two = [RatingLevel(0, "No", "bad."), RatingLevel(1, "Yes", "good.")]
+    task = UltraFeedbackTask(aspect="honesty", ratings=two)
+    assert task.ratings == two and task.task_description == ASPECTS["honesty"].description
+    assert UltraFeedbackTask.for_honesty(task_description="Be strict.").ratings == list(HONESTY)
+
+
+@pytest.mark.parametrize("aspect, message", [
+    ("helpfullness", "unknown aspect 'helpfullness'; did you mean 'helpfulness'? known: 'overall quality', 'helpfulness', "
+                     "'honesty', 'instruction following', 'truthfulness' (for an aspect of your own, give task_description= and ratings= too)"),
+    ("honsty", "unknown aspect 'honsty'; did you mean 'honesty'? known: "),
+    ("quality", "unknown aspect 'quality'; did you mean 'overall quality'? known: "),
+    ("tone", "unknown aspect 'tone'; known: 'overall quality', "),
+])
+def test_an_unknown_aspect_names_the_close_matches(aspect, message):
+    with pytest.raises(ValueError) as info:
+        UltraFeedbackTask(aspect=aspect)
+    assert str(info.value).startswith(message)
+
+
+def test_an_aspect_of_your_own_comes_with_its_description():
+    task = UltraFeedbackTask(aspect="tone", task_description="Judge how polite each text is.")
+    prompt = task.generate_prompt(**ROW).formatted_prompt
+    assert prompt.startswith("# Rate the texts: tone\n\nJudge how polite each text is.") and "1. Poor:" in prompt
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_structured_takes_true_false_or_auto(value):
+    with pytest.raises(ValueError, match=f"structured must be True, False or 'auto', got {value!r}"):
+        UltraFeedbackTask(structured=value)
