@@ -54,7 +54,8 @@ def reference_server(binary: Path, model: Path, threads: int, passive: bool = Tr
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen([str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", "0",
                                     "--parallel", str(SLOTS), "--threads", str(threads)], stdout=log,
-                                   stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent())
+                                   stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent(),
+                                   start_new_session=True)  # its own session, as in a terminal of its own (and as the engine)
         try:
             while True:
                 log.seek(0)
