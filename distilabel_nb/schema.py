@@ -14,8 +14,6 @@ schema guessed from its column names and values.
 
 Example:
     >>> import pandas as pd
-
-from distilabel_nb.cells import as_list, is_missing
     >>> frame = attach(pd.DataFrame({"input": ["Hi"], "rating": [[3, 9]]}),
     ...                ResultSchema(inputs=("input",), labelled=("rating",), scores={"rating": Scale(1, 10)}))
     >>> frame.attrs["distilabel_nb"]["scores"]
