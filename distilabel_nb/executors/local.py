@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pandas as pd
 
 from distilabel_nb import runtime
+from distilabel_nb.budget import Meter
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import DryRunError, InvalidArgument
 from distilabel_nb.executors.base import Executor, RunOptions
 from distilabel_nb.llms.base import LLMOutput, PreparedCall
 from distilabel_nb.run import Run
+from distilabel_nb.usage import StepUsage
 
 if TYPE_CHECKING:
     from distilabel_nb.pipeline import Pipeline
@@ -49,15 +51,13 @@ class LocalExecutor(Executor):
         pipe.check_columns(columns)
         batch_size = options.batch_size or sum(llm.max_concurrency for llm in (pipe.generator, pipe.labeller) if llm)
         index_name = dataset.index.name if isinstance(dataset, pd.DataFrame) else None
+        meter = Meter(options.max_cost, options.max_tokens)
+        meter.check([llm for llm in (pipe.generator, pipe.labeller) if llm is not None])
         run = Run(len(records), pipe.generator is not None, pipe.labeller is not None,
                   pipe.frame_builder(columns, labels, index_name))
-        rows = _Rows(pipe, run, options.num_generations)
+        rows = _Rows(pipe, run, options.num_generations, meter)
         run.future = runtime.submit(rows.stream(records, batch_size, options.skip_dry_run))
         return run
-
-
-def _tokens(outputs: Iterable[LLMOutput]) -> int:
-    return sum(o.usage.get("prompt_tokens", 0) + o.usage.get("completion_tokens", 0) for o in outputs)
 
 
 @dataclass
@@ -71,6 +71,7 @@ class _RowWork:
     generated: list[LLMOutput] | None = None
     labelling: PreparedCall | None = None
     labelled: LLMOutput | None = None
+    usage: dict[str, StepUsage] = field(default_factory=dict)  # by step: "generation", "labelling"
 
     def __post_init__(self) -> None:
         self.record = dict(self.row)
@@ -79,27 +80,34 @@ class _RowWork:
 class _Rows:
     """A local run's rows through the pipeline's generator, then its labeller."""
 
-    def __init__(self, pipe: Pipeline, run: Run, num_generations: int):
+    def __init__(self, pipe: Pipeline, run: Run, num_generations: int, meter: Meter | None = None):
         self.pipe, self.run, self.num_generations = pipe, run, num_generations
         self.generator, self.labeller = pipe.generator, pipe.labeller
+        self.meter = meter or Meter()
 
     # -- a row's steps, shared by rows answered from the cache and rows that call a model --
-    def _take_generation(self, work: _RowWork, outputs: list[LLMOutput]) -> None:
+    def _take_generation(self, work: _RowWork, outputs: list[LLMOutput], latency: float = 0.0) -> None:
+        assert self.generator is not None
         work.generated = outputs
         work.record.update(self.pipe.generation_record(outputs))
+        work.usage["generation"] = used = StepUsage.of(outputs, self.meter.price(self.generator), latency)
+        work.record.update(used.record("generation"))
 
-    def _take_labelling(self, work: _RowWork, output: LLMOutput | None) -> None:
+    def _take_labelling(self, work: _RowWork, output: LLMOutput | None, latency: float = 0.0) -> None:
         """Record the labeller's output, or that there was nothing to label (``None``)."""
+        assert self.labeller is not None
         work.labelled = output
         work.record.update(self.pipe.labelling_record(output))
+        outputs = [output] if output is not None else []
+        work.usage["labelling"] = used = StepUsage.of(outputs, self.meter.price(self.labeller), latency)
+        work.record.update(used.record("labelling"))
 
     def _emit_step(self, work: _RowWork, kind: str) -> None:
         """``row_generated`` or ``row_labelled`` for a step already recorded."""
-        if kind == "row_generated":
-            error, outputs = work.record["generation_error"], work.generated or []
-        else:
-            error, outputs = work.record["labelling_error"], [work.labelled] if work.labelled else []
-        self.run.emit(kind, work.index, failed=error is not None, tokens=_tokens(outputs), error=error)  # type: ignore[arg-type]
+        step = "generation" if kind == "row_generated" else "labelling"
+        error, used = work.record[f"{step}_error"], work.usage.get(step, StepUsage())
+        self.run.emit(kind, work.index, failed=error is not None, tokens=used.tokens, error=error,  # type: ignore[arg-type]
+                      prompt_tokens=used.billed_prompt_tokens, completion_tokens=used.billed_completion_tokens, cost=used.cost)
 
     def _generator_call(self, work: _RowWork) -> PreparedCall:
         assert self.generator is not None
@@ -126,13 +134,17 @@ class _Rows:
                 call = work.generation or self._generator_call(work)
                 if not call.answered:
                     self.generator.look_up([call])
-                self._take_generation(work, await self.generator.acomplete(call))
+                self._take_generation(work, *await self.meter.complete(self.generator, call))
             self._emit_step(work, "row_generated")
         if self.labeller is not None:
             call = work.labelling or self._labeller_call(work)
             if call is not None and not call.answered:
                 self.labeller.look_up([call])
-            self._take_labelling(work, (await self.labeller.acomplete(call))[0] if call is not None else None)
+            if call is None:
+                self._take_labelling(work, None)
+            else:
+                outputs, latency = await self.meter.complete(self.labeller, call)
+                self._take_labelling(work, outputs[0], latency)
             self._emit_step(work, "row_labelled")
         self._finish(work)
         return (work.generated or []) + ([work.labelled] if work.labelled else [])

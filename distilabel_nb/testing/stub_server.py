@@ -71,6 +71,9 @@ class StubServer:
         api_key: If set, requests whose ``Authorization: Bearer`` differs get 401.
         retry_after: ``Retry-After`` value (seconds) sent with ``"429"`` faults.
         hang_seconds: How long a ``"hang"`` fault waits before closing.
+        usage: Optional ``(request_json, contents) -> (prompt_tokens, completion_tokens)``,
+            the usage each answer reports; by default the words of the messages and of
+            the answers. :attr:`usage_totals` adds up what was reported.
         record_requests: Whether to keep every request body in :attr:`requests`
             (the CLI turns it off so long benchmarks do not grow memory).
         host: Interface to bind.
@@ -99,6 +102,7 @@ class StubServer:
         retry_after: float = 1,
         hang_seconds: float = 30.0,
         record_requests: bool = True,
+        usage: Callable[[dict, list[str]], tuple[int, int]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -115,6 +119,8 @@ class StubServer:
         self.retry_after = retry_after
         self.hang_seconds = hang_seconds
         self.record_requests = record_requests
+        self.usage = usage
+        self._usage_totals = {"prompt_tokens": 0, "completion_tokens": 0, "answered": 0}
         self.host, self.port = host, port
         self._lock = threading.Lock()
         self._count = 0
@@ -144,9 +150,16 @@ class StubServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def usage_totals(self) -> dict[str, int]:
+        """The usage reported so far: ``prompt_tokens``, ``completion_tokens``, and ``answered`` (requests answered 200)."""
+        with self._lock:
+            return dict(self._usage_totals)
+
     def reset(self) -> None:
         """Clears the counters; request numbering for ``faults`` restarts at 1."""
         with self._lock:
+            self._usage_totals = dict.fromkeys(self._usage_totals, 0)
             self._count = 0
             self._prompt_counts.clear()
             self._requests.clear()
@@ -227,9 +240,16 @@ class StubServer:
 
         count = n if self.honour_n else 1
         contents = ["" if fault == "empty" else self.responder(body, i) for i in range(count)]
-        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        prompt_tokens = sum(len(message_text(m.get("content")).split()) for m in messages)  # ~words
-        completion_tokens = sum(len(c.split()) for c in contents)
+        if self.usage is not None:
+            prompt_tokens, completion_tokens = self.usage(body, contents)
+        else:
+            messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+            prompt_tokens = sum(len(message_text(m.get("content")).split()) for m in messages)  # ~words
+            completion_tokens = sum(len(c.split()) for c in contents)
+        with self._lock:
+            self._usage_totals["prompt_tokens"] += prompt_tokens
+            self._usage_totals["completion_tokens"] += completion_tokens
+            self._usage_totals["answered"] += 1
         return web.json_response(
             {
                 "id": f"chatcmpl-stub-{number}",
