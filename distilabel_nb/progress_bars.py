@@ -75,6 +75,11 @@ def stoppable(tqdm: type) -> type:
     return StoppableBar
 
 
+def _short(warning: str) -> str:
+    """A warning as a bar's postfix: its first words (the whole text comes as a Python warning)."""
+    return "cache not written" if warning.startswith("the cache") else warning[:40]
+
+
 class ProgressBars:
     """A run's bars, drawn from the first state shown; without ``show`` there are none.
 
@@ -112,10 +117,14 @@ class ProgressBars:
         failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
         for counter, bar in self.bars.items():
             done = getattr(state, counter)
-            if done != bar.n or failures[counter] != bar.failed:
-                if failures[counter]:
-                    bar.failed = failures[counter]
-                    bar.set_postfix(failed=failures[counter], refresh=False)
+            postfix = {"failed": failures[counter]} if failures[counter] else {}
+            if state.warnings:
+                postfix["warning"] = _short(state.warnings[-1])
+            if done != bar.n or postfix != getattr(bar, "shown_postfix", {}):
+                bar.failed = failures[counter]
+                if postfix:
+                    bar.set_postfix(postfix, refresh=False)
+                    bar.shown_postfix = postfix
                 bar.update(done - bar.n)
             if done == state.total_rows:
                 bar.stop_clock()

@@ -20,7 +20,8 @@ from distilabel_nb.errors import without_machinery
 from distilabel_nb.rich_repr import HTMLRepr
 
 EventKind = Literal[
-    "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "finished", "cancelled", "failed"
+    "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "warning", "finished", "cancelled",
+    "failed"
 ]
 Status = Literal["pending", "running", "finished", "cancelled", "failed"]
 
@@ -34,7 +35,7 @@ class RunEvent:
         row: The input position of the row concerned, if any.
         failed: Whether that step failed for the row.
         tokens: Tokens used by that step (prompt + completion).
-        error: The error text, when ``failed``.
+        error: The error text, when ``failed``; the warning's text for a ``warning``.
         elapsed: Seconds since the run started.
     """
 
@@ -63,6 +64,8 @@ class RunState(HTMLRepr):
     status: Status = "pending"
     error: str | None = None
     elapsed: float = 0.0
+    #: What went wrong without stopping the run (e.g. the cache could not be written), each said once.
+    warnings: tuple[str, ...] = ()
 
     def apply(self, event: RunEvent) -> None:
         self.elapsed = event.elapsed
@@ -79,6 +82,8 @@ class RunState(HTMLRepr):
             self.labelling_failures += event.failed
         elif event.kind == "row_done":
             self.done += 1
+        elif event.kind == "warning" and event.error:
+            self.warnings += (event.error,)
         elif event.kind in ("finished", "cancelled", "failed"):
             self.status = {"finished": "finished", "cancelled": "cancelled", "failed": "failed"}[event.kind]
             self.error = event.error

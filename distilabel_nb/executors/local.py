@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 import pandas as pd
 
 from distilabel_nb import runtime
+from distilabel_nb.cache import CallCache
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import DryRunError, InvalidArgument
 from distilabel_nb.executors.base import Executor, RunOptions
@@ -56,6 +57,16 @@ class LocalExecutor(Executor):
         return run
 
 
+def cache_warning(cache: CallCache, during: bool) -> str:
+    """What a run says when ``cache`` could not be written: the answers are kept, and what to do."""
+    if during:
+        return (f"the cache {cache.path} could not be written ({cache.write_error}); the answers are in the result "
+                "and the writes are retried during the run")
+    return (f"the cache {cache.path} could not be written ({cache.write_error}): {cache.unstored:,} answers are in the "
+            "result but not in the cache, so a new run pays for them again; free disk space, or point "
+            "DISTILABEL_NB_CACHE_DIR (or cache=CallCache(path)) at a writable folder")
+
+
 def _tokens(outputs: Iterable[LLMOutput]) -> int:
     return sum(o.usage.get("prompt_tokens", 0) + o.usage.get("completion_tokens", 0) for o in outputs)
 
@@ -82,6 +93,21 @@ class _Rows:
     def __init__(self, pipe: Pipeline, run: Run, num_generations: int):
         self.pipe, self.run, self.num_generations = pipe, run, num_generations
         self.generator, self.labeller = pipe.generator, pipe.labeller
+        self._caches = list({id(llm.cache): llm.cache for llm in (self.generator, self.labeller)
+                             if llm is not None and llm.cache is not None}.values())
+        self._said: set[int] = set()  # the caches whose failed write was said
+
+    # -- a cache that cannot be written: said once, the answers kept, the writes retried --
+    def _note_cache(self) -> None:
+        for cache in self._caches:
+            if cache.write_error and id(cache) not in self._said:
+                self._said.add(id(cache))
+                self.run.emit("warning", error=cache_warning(cache, during=True))
+
+    def _flush_caches(self) -> None:
+        for cache in self._caches:
+            if not cache.flush():
+                self.run.emit("warning", error=cache_warning(cache, during=False))
 
     # -- a row's steps, shared by rows answered from the cache and rows that call a model --
     def _take_generation(self, work: _RowWork, outputs: list[LLMOutput]) -> None:
@@ -127,12 +153,14 @@ class _Rows:
                 if not call.answered:
                     self.generator.look_up([call])
                 self._take_generation(work, await self.generator.acomplete(call))
+                self._note_cache()
             self._emit_step(work, "row_generated")
         if self.labeller is not None:
             call = work.labelling or self._labeller_call(work)
             if call is not None and not call.answered:
                 self.labeller.look_up([call])
             self._take_labelling(work, (await self.labeller.acomplete(call))[0] if call is not None else None)
+            self._note_cache()
             self._emit_step(work, "row_labelled")
         self._finish(work)
         return (work.generated or []) + ([work.labelled] if work.labelled else [])
@@ -215,9 +243,12 @@ class _Rows:
 
             await runtime.bounded_run(work, self._rows_to_send(todo), batch_size)
         except asyncio.CancelledError:
+            self._flush_caches()
             self.run.emit("cancelled")
             raise
         except BaseException as exc:
+            self._flush_caches()
             self.run.emit("failed", error=str(exc))
             raise
+        self._flush_caches()
         self.run.emit("finished")
