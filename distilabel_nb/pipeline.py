@@ -10,13 +10,14 @@ every executor.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, Sequence
 
 import pandas as pd
 
 from distilabel_nb import schema
 from distilabel_nb.dataset import dataset_records
-from distilabel_nb.errors import DryRunError, InvalidArgument, RunInterrupted, UserError
+from distilabel_nb.errors import DryRunError, InvalidArgument, RunInterrupted, RunWarning, UserError
 from distilabel_nb.executors import RunOptions, executor_for
 from distilabel_nb.llms.base import LLM, LLMOutput
 from distilabel_nb.progress_bars import ProgressBars
@@ -242,7 +243,10 @@ class Pipeline(HTMLRepr):
                                                   max_cost, max_tokens))
             try:
                 bars.follow(run)
-                return run.result()
+                result = run.result()
+                for warning in run.state.warnings:  # each said once, at the call that ran
+                    warnings.warn(warning, RunWarning, stacklevel=2)
+                return result
             except KeyboardInterrupt:
                 raise self._interrupted(run, bars) from None
             finally:

@@ -20,7 +20,8 @@ from distilabel_nb.errors import without_machinery
 from distilabel_nb.rich_repr import HTMLRepr
 
 EventKind = Literal[
-    "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "finished", "cancelled", "failed"
+    "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "warning", "finished", "cancelled",
+    "failed"
 ]
 Status = Literal["pending", "running", "finished", "cancelled", "failed"]
 
@@ -34,7 +35,7 @@ class RunEvent:
         row: The input position of the row concerned, if any.
         failed: Whether that step failed for the row.
         tokens: Tokens used by that step (prompt + completion), cached answers' too.
-        error: The error text, when ``failed``.
+        error: The error text, when ``failed``; the warning's text for a ``warning``.
         elapsed: Seconds since the run started.
         prompt_tokens: Prompt tokens of the step's calls sent in this run.
         completion_tokens: Completion tokens of the step's calls sent in this run.
@@ -77,6 +78,8 @@ class RunState(HTMLRepr):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = 0.0
+    #: What went wrong without stopping the run (e.g. the cache could not be written), each said once.
+    warnings: tuple[str, ...] = ()
 
     def apply(self, event: RunEvent) -> None:
         self.elapsed = event.elapsed
@@ -96,6 +99,8 @@ class RunState(HTMLRepr):
             self.labelling_failures += event.failed
         elif event.kind == "row_done":
             self.done += 1
+        elif event.kind == "warning" and event.error:
+            self.warnings += (event.error,)
         elif event.kind in ("finished", "cancelled", "failed"):
             self.status = {"finished": "finished", "cancelled": "cancelled", "failed": "failed"}[event.kind]
             self.error = event.error

@@ -21,6 +21,7 @@ import pandas as pd
 
 from distilabel_nb import runtime
 from distilabel_nb.budget import Meter
+from distilabel_nb.cache import CallCache
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import DryRunError, InvalidArgument
 from distilabel_nb.executors.base import Executor, RunOptions
@@ -60,6 +61,16 @@ class LocalExecutor(Executor):
         return run
 
 
+def cache_warning(cache: CallCache, during: bool) -> str:
+    """What a run says when ``cache`` could not be written: the answers are kept, and what to do."""
+    if during:
+        return (f"the cache {cache.path} could not be written ({cache.write_error}); the answers are in the result "
+                "and the writes are retried during the run")
+    return (f"the cache {cache.path} could not be written ({cache.write_error}): {cache.unstored:,} answers are in the "
+            "result but not in the cache, so a new run pays for them again; free disk space, or point "
+            "DISTILABEL_NB_CACHE_DIR (or cache=CallCache(path)) at a writable folder")
+
+
 @dataclass
 class _RowWork:
     """One row on its way through the pipeline: what is known so far."""
@@ -84,6 +95,21 @@ class _Rows:
         self.pipe, self.run, self.num_generations = pipe, run, num_generations
         self.generator, self.labeller = pipe.generator, pipe.labeller
         self.meter = meter or Meter()
+        self._caches = list({id(llm.cache): llm.cache for llm in (self.generator, self.labeller)
+                             if llm is not None and llm.cache is not None}.values())
+        self._said: set[int] = set()  # the caches whose failed write was said
+
+    # -- a cache that cannot be written: said once, the answers kept, the writes retried --
+    def _note_cache(self) -> None:
+        for cache in self._caches:
+            if cache.write_error and id(cache) not in self._said:
+                self._said.add(id(cache))
+                self.run.emit("warning", error=cache_warning(cache, during=True))
+
+    def _flush_caches(self) -> None:
+        for cache in self._caches:
+            if not cache.flush():
+                self.run.emit("warning", error=cache_warning(cache, during=False))
 
     # -- a row's steps, shared by rows answered from the cache and rows that call a model --
     def _take_generation(self, work: _RowWork, outputs: list[LLMOutput], latency: float = 0.0) -> None:
@@ -135,6 +161,7 @@ class _Rows:
                 if not call.answered:
                     self.generator.look_up([call])
                 self._take_generation(work, *await self.meter.complete(self.generator, call))
+                self._note_cache()
             self._emit_step(work, "row_generated")
         if self.labeller is not None:
             call = work.labelling or self._labeller_call(work)
@@ -145,6 +172,7 @@ class _Rows:
             else:
                 outputs, latency = await self.meter.complete(self.labeller, call)
                 self._take_labelling(work, outputs[0], latency)
+            self._note_cache()
             self._emit_step(work, "row_labelled")
         self._finish(work)
         return (work.generated or []) + ([work.labelled] if work.labelled else [])
@@ -227,9 +255,12 @@ class _Rows:
 
             await runtime.bounded_run(work, self._rows_to_send(todo), batch_size)
         except asyncio.CancelledError:
+            self._flush_caches()
             self.run.emit("cancelled")
             raise
         except BaseException as exc:
+            self._flush_caches()
             self.run.emit("failed", error=str(exc))
             raise
+        self._flush_caches()
         self.run.emit("finished")

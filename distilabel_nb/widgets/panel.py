@@ -37,7 +37,8 @@ from distilabel_nb.widgets import choices
 from distilabel_nb.widgets.preview import prompt_preview
 from distilabel_nb.widgets.progress import follow, require_ipywidgets
 from distilabel_nb.widgets.run_view import RunView, failed_rows
-from distilabel_nb.widgets.sections import DataSection, ModelSection
+from distilabel_nb.widgets.data_section import DataSection
+from distilabel_nb.widgets.sections import ModelSection
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -55,7 +56,7 @@ class Panel:
         labeller: An LLM to offer as the labeller.
 
     Attributes:
-        data: the Data tab (:class:`~distilabel_nb.widgets.sections.DataSection`).
+        data: the Data tab (:class:`~distilabel_nb.widgets.data_section.DataSection`).
         generator, labeller: the model tabs (:class:`~distilabel_nb.widgets.sections.ModelSection`).
         preview: the prompt preview (``ipywidgets.HTML``).
         run_button, stop_button: start and stop a run.
@@ -97,7 +98,8 @@ class Panel:
         self.generator = ModelSection("generator", generator, self._config_changed,
                                       enabled=generator is not None or not both_given, max_new_tokens=256)
         self.labeller = ModelSection("labeller", labeller, self._config_changed,
-                                     enabled=labeller is not None or not both_given, max_new_tokens=512)
+                                     enabled=labeller is not None or not both_given, max_new_tokens=512,
+                                     temperature=0.0)
         self.preview = w.HTML()
         self.tabs = w.Tab(children=[self.data.widget, self.generator.widget, self.labeller.widget, self.preview])
         self.tabs.titles = _TAB_TITLES
@@ -262,7 +264,7 @@ class Panel:
             self.export_button.disabled = True
             self.export_message.value = ""
             self._say("info", "")
-            self._view.start(run, pipeline)
+            self._view.start(run, pipeline, labels)
             self._set_status("running", "checking the setup on row 1")
             follow(run, lambda state, elapsed: self._tick(run, state, elapsed), lambda state: self._over(run, state))
             return run
