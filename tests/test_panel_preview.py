@@ -77,3 +77,55 @@ def test_defaults_make_preference_data():
     assert panel.labeller.temperature.value == 0.0
     assert panel.generator.temperature.value == 0.7
     assert "×2" in _text(panel.header.value)
+
+
+RATINGS = '{"ratings": [{"rationale": "right and clear", "rating": 5}, {"rationale": "vague", "rating": 2}]}'
+
+
+def _rating_responder(body: dict, index: int) -> str:
+    """Ratings 5 and 2 for the labeller (which asks for JSON), a plain answer for the generator."""
+    if body.get("response_format"):
+        return RATINGS
+    return f"answer {index} to: {body['messages'][-1]['content'][:30]}"
+
+
+def test_dpo_pairs_export_and_the_results_card(tmp_path):
+    with StubServer(model="stub-model", responder=_rating_responder) as rated:
+        panel = _on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?", "Name a <b>colour</b>."]}, index=[4, 9])), rated)
+        assert panel.results_card.value == "" and panel._results_box.selected_index is None
+        result = panel.run() and panel.wait(timeout=60)
+    assert result["rating"].tolist() == [[5, 2], [5, 2]]
+
+    # the results card of panel.result, opened when the run is over: index labels, ratings, escaped text
+    card = panel.results_card.value
+    assert panel._results_box.selected_index == 0
+    assert "dnb-card-results" in card and "2 rows" in _text(card)
+    assert re.findall(r'<th class="dnb-idx"[^>]*>(\d+)</th>', card) == ["4", "9"]
+    assert "<b>colour</b>" not in card and "&lt;b&gt;colour&lt;/b&gt;" in card
+
+    # DPO pairs: the format switch names the file, the button writes one pair per row
+    panel.export_format.value = "pairs"
+    assert panel.export_path.value == "distilabel_nb_result_pairs.jsonl"
+    panel.export_path.value = str(tmp_path / "pairs.jsonl")
+    panel.export_button.click()
+    assert "Wrote 2 DPO pairs from 2 rows" in _text(panel.export_message.value), panel.message.value
+    pairs = pd.read_json(tmp_path / "pairs.jsonl", lines=True)
+    assert pairs[["chosen_rating", "rejected_rating", "source_row"]].values.tolist() == [[5, 2, 4], [5, 2, 9]]
+    assert pairs["chosen"][0].startswith("answer 0") and pairs["rejected"][0].startswith("answer 1")
+    panel.export_format.value = "csv"
+    assert panel.export_path.value.endswith("pairs.csv")  # back to the result's own name
+    assert panel.export(tmp_path / "from_code.jsonl", fmt="pairs").is_file()
+
+
+def test_dpo_pairs_export_without_ratings_says_what_to_change(server, tmp_path):
+    panel = _on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?"]})), server)
+    panel.labeller.enabled.value = False
+    panel.run() and panel.wait(timeout=60)
+    panel.export_format.value = "pairs"
+    panel.export_path.value = str(tmp_path / "pairs.jsonl")
+    panel.export_button.click()
+    message = _text(panel.message.value)
+    assert "Could not export" in message and "No DPO pairs" in message and "Turn the labeller on" in message
+    assert not (tmp_path / "pairs.jsonl").exists()
+    with pytest.raises(ValueError, match="No DPO pairs"):
+        panel.export(tmp_path / "pairs.jsonl", fmt="pairs")
