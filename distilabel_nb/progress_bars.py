@@ -1,5 +1,8 @@
 """The tqdm bars of ``generate()``: rows generated and rows labelled, with their failures.
 
+The last bar also shows the tokens sent so far, the cost so far and the projected cost
+of the whole run (the cost per finished row times the rows), when the price is known.
+
 ``tqdm.auto`` draws them: text in a terminal, widgets in a notebook. They read the run's
 :class:`~distilabel_nb.run.RunState` a few times a second, for a local run and a Dask
 run alike. A step's bar stops its clock when the step is over (the generating bar does
@@ -19,6 +22,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from distilabel_nb.cells import dollars
 from distilabel_nb.run import Run, RunState
 
 #: Seconds between two looks at the run's state.
@@ -80,6 +84,22 @@ def _short(warning: str) -> str:
     return "cache not written" if warning.startswith("the cache") else warning[:40]
 
 
+def spend_postfix(state: RunState) -> dict[str, str]:
+    """What the run has spent, for a bar's postfix: tokens, cost, and the projected cost while it goes.
+
+    Example:
+        >>> spend_postfix(RunState(total_rows=10, done=4, prompt_tokens=900, completion_tokens=300, cost=0.02))
+        {'tokens': '1.2k', 'cost': '$0.02', 'projected': '$0.05'}
+    """
+    tokens = state.prompt_tokens + state.completion_tokens
+    if not tokens:
+        return {}
+    shown = {"tokens": f"{tokens / 1000:.1f}k" if tokens >= 1000 else str(tokens), "cost": dollars(state.cost)}
+    if state.projected_cost is not None and state.done < state.total_rows:
+        shown["projected"] = dollars(state.projected_cost)
+    return shown
+
+
 class ProgressBars:
     """A run's bars, drawn from the first state shown; without ``show`` there are none.
 
@@ -115,9 +135,12 @@ class ProgressBars:
         (and turns amber if some of its rows failed)."""
         self._open(state)
         failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
+        last = next(reversed(self.bars), None)
         for counter, bar in self.bars.items():
             done = getattr(state, counter)
-            postfix = {"failed": failures[counter]} if failures[counter] else {}
+            postfix: dict[str, Any] = {"failed": failures[counter]} if failures[counter] else {}
+            if counter == last:
+                postfix.update(spend_postfix(state))
             if state.warnings:
                 postfix["warning"] = _short(state.warnings[-1])
             if done != bar.n or postfix != getattr(bar, "shown_postfix", {}):

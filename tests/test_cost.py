@@ -173,3 +173,36 @@ def test_the_forecast_of_a_sample_covers_the_full_run():
     assert est.wall_seconds is not None and est.wall_seconds > 0
     print(f"forecast ${est.cost:.5f} [{est.cost_interval[0]:.5f}, {est.cost_interval[1]:.5f}] vs full ${full_cost:.5f}; "
           f"tokens {est.tokens:.0f} vs {full_tokens}; pairs {est.usable_pairs:.0f} vs {pairs}; failed {est.failures} vs {failed}")
+
+
+def test_live_cost_in_the_bars_and_the_cards(server, capsys):
+    from distilabel_nb.display import describe, to_html
+
+    pipe = stub_pipe(server)
+    df = pipe.generate(rows(6), num_generations=2, display_progress_bar=True)
+    bars = capsys.readouterr().err
+    state = pipe.last_run.state
+    assert "Labelling" in bars and "cost=$" in bars and "tokens=" in bars
+    shown = f"${state.cost:.2g}"
+    assert shown in describe(state) and shown in to_html(pipe.last_run)
+    text = describe(pipe.last_run.state)
+    assert f"tokens in / out {state.prompt_tokens:,} / {state.completion_tokens:,}" in text
+    from distilabel_nb.display import show_results
+
+    view = show_results(df)
+    assert "generation_cost" not in [c.name for c in view.columns] and f"{shown} · " in describe(view)
+
+
+def test_the_estimate_card_and_text_say_the_same(server):
+    from distilabel_nb.display import describe, to_html
+
+    pipe = stub_pipe(server)
+    est = pipe.estimate(rows(40), sample=8, seed=1, num_generations=2, display_progress_bar=False)
+    text, html = describe(est), to_html(est)
+    for fact in ("cost", "95% interval", "wall time", "failure rate", "preference pairs", "still to pay"):
+        assert fact in text and fact in html
+    assert text.startswith("Estimate 40 rows · ~$") and "seed=1" in text
+    again = pipe.estimate(rows(40), sample=8, seed=1, num_generations=2, display_progress_bar=False)
+    assert again.cost == est.cost and again.wall_seconds is None and "from the cache" in describe(again)
+    with pytest.raises(InvalidArgument, match="sample=0"):
+        pipe.estimate(rows(4), sample=0)
