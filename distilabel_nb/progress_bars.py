@@ -1,5 +1,8 @@
 """The tqdm bars of ``generate()``: rows generated and rows labelled, with their failures.
 
+With several generators there is one bar per generator ("Generating · model-a"), each
+counting the rows that generator has answered.
+
 ``tqdm.auto`` draws them: text in a terminal, widgets in a notebook. They read the run's
 :class:`~distilabel_nb.run.RunState` a few times a second, for a local run and a Dask
 run alike. A step's bar stops its clock when the step is over (the generating bar does
@@ -46,6 +49,16 @@ def _bar_class() -> type:
     return StoppableBar
 
 
+def _counts(state: RunState, counter: str) -> tuple[int, int]:
+    """Rows through a bar's step, and those that failed it."""
+    if counter.startswith("generated_by:"):
+        name = counter.split(":", 1)[1]
+        return state.generated_by.get(name, 0), state.generation_failures_by.get(name, 0)
+    if counter == "generated":
+        return state.generated, state.generation_failures
+    return state.labelled, state.labelling_failures
+
+
 class ProgressBars:
     """A run's bars, drawn from the first state shown; without ``show`` there are none.
 
@@ -64,7 +77,10 @@ class ProgressBars:
         if not self.visible or self.bars:
             return
         bar = _bar_class()
-        if state.has_generator:
+        for name in state.generators:
+            self.bars[f"generated_by:{name}"] = bar(total=state.total_rows, desc=f"Generating · {name}", unit="row",
+                                                    file=self.stream)
+        if state.has_generator and not state.generators:
             self.bars["generated"] = bar(total=state.total_rows, desc="Generating", unit="row", file=self.stream)
         if state.has_labeller:
             self.bars["labelled"] = bar(total=state.total_rows, desc="Labelling", unit="row", file=self.stream)
@@ -79,12 +95,11 @@ class ProgressBars:
     def show(self, state: RunState) -> None:
         """Bring the bars to ``state``; a step whose every row is through stops its clock."""
         self._open(state)
-        failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
         for counter, bar in self.bars.items():
-            done = getattr(state, counter)
+            done, failed = _counts(state, counter)
             if done != bar.n:
-                if failures[counter]:
-                    bar.set_postfix(failed=failures[counter], refresh=False)
+                if failed:
+                    bar.set_postfix(failed=failed, refresh=False)
                 bar.update(done - bar.n)
             if done == state.total_rows:
                 bar.stop_clock()

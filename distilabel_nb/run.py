@@ -20,7 +20,8 @@ from distilabel_nb.errors import without_machinery
 from distilabel_nb.rich_repr import HTMLRepr
 
 EventKind = Literal[
-    "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "finished", "cancelled", "failed"
+    "started", "dry_run_passed", "row_started", "answers_generated", "row_generated", "row_labelled", "row_done",
+    "finished", "cancelled", "failed"
 ]
 Status = Literal["pending", "running", "finished", "cancelled", "failed"]
 
@@ -36,6 +37,8 @@ class RunEvent:
         tokens: Tokens used by that step (prompt + completion).
         error: The error text, when ``failed``.
         elapsed: Seconds since the run started.
+        source: The generator concerned (its name), for ``answers_generated``: one
+            generator's answers to the row are in (a run with several generators).
     """
 
     kind: EventKind
@@ -44,11 +47,16 @@ class RunEvent:
     tokens: int = 0
     error: str | None = None
     elapsed: float = 0.0
+    source: str | None = None
 
 
 @dataclass
 class RunState(HTMLRepr):
-    """Counters of a run, updated from its events. Read a copy with ``run.state``."""
+    """Counters of a run, updated from its events. Read a copy with ``run.state``.
+
+    With several generators, ``generators`` names them, and ``generated_by`` and
+    ``generation_failures_by`` count each one's rows answered and failed.
+    """
 
     total_rows: int = 0
     has_generator: bool = True
@@ -63,6 +71,9 @@ class RunState(HTMLRepr):
     status: Status = "pending"
     error: str | None = None
     elapsed: float = 0.0
+    generators: tuple[str, ...] = ()
+    generated_by: dict[str, int] = field(default_factory=dict)
+    generation_failures_by: dict[str, int] = field(default_factory=dict)
 
     def apply(self, event: RunEvent) -> None:
         self.elapsed = event.elapsed
@@ -71,6 +82,9 @@ class RunState(HTMLRepr):
             self.status = "running"
         elif event.kind == "row_started":
             self.started += 1
+        elif event.kind == "answers_generated" and event.source is not None:
+            self.generated_by[event.source] = self.generated_by.get(event.source, 0) + 1
+            self.generation_failures_by[event.source] = self.generation_failures_by.get(event.source, 0) + event.failed
         elif event.kind == "row_generated":
             self.generated += 1
             self.generation_failures += event.failed
@@ -82,6 +96,10 @@ class RunState(HTMLRepr):
         elif event.kind in ("finished", "cancelled", "failed"):
             self.status = {"finished": "finished", "cancelled": "cancelled", "failed": "failed"}[event.kind]
             self.error = event.error
+
+    def copy(self) -> "RunState":
+        """A snapshot that later events do not change."""
+        return replace(self, generated_by=dict(self.generated_by), generation_failures_by=dict(self.generation_failures_by))
 
     @property
     def in_flight(self) -> int:
@@ -116,8 +134,10 @@ class Run(HTMLRepr):
         >>> df = run.wait()                        # doctest: +SKIP
     """
 
-    def __init__(self, total_rows: int, has_generator: bool, has_labeller: bool, build_frame: Callable[[dict[int, dict]], pd.DataFrame]):
-        self._state = RunState(total_rows=total_rows, has_generator=has_generator, has_labeller=has_labeller)
+    def __init__(self, total_rows: int, has_generator: bool, has_labeller: bool, build_frame: Callable[[dict[int, dict]], pd.DataFrame],
+                 generators: tuple[str, ...] = ()):
+        self._state = RunState(total_rows=total_rows, has_generator=has_generator, has_labeller=has_labeller,
+                               generators=tuple(generators))
         self._lock = threading.Lock()
         self._rows: dict[int, dict[str, Any]] = {}
         self._listeners: list[Callable[[RunEvent], None]] = []
@@ -129,8 +149,9 @@ class Run(HTMLRepr):
         self.future: concurrent.futures.Future | None = None
 
     # -- written by the pipeline (on the runtime thread) --
-    def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None) -> RunEvent:
-        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started)
+    def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None,
+             source: str | None = None) -> RunEvent:
+        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started, source)
         with self._lock:
             self._state.apply(event)
             listeners, queues = list(self._listeners), list(self._queues)
@@ -156,7 +177,7 @@ class Run(HTMLRepr):
     def state(self) -> RunState:
         """A snapshot copy of the counters."""
         with self._lock:
-            return replace(self._state)
+            return self._state.copy()
 
     def subscribe(self, listener: Callable[[RunEvent], None]) -> None:
         """Call ``listener(event)`` for every later event (on the runtime thread)."""
