@@ -33,6 +33,10 @@ from typing import Any, Callable
 CACHE_DIR_ENV = "DISTILABEL_NB_CACHE_DIR"
 CACHE_FILE = "calls.sqlite"
 _KEYS_PER_QUERY = 500  # well under sqlite's limit on bound parameters
+#: Seconds :meth:`CallCache.store` waits for another process's write lock before keeping the answer for later.
+WRITE_WAIT_SECONDS = 5.0
+#: Seconds after a failed write before :meth:`CallCache.store` tries the database again.
+RETRY_SECONDS = 5.0
 _dump = functools.partial(json.dumps, sort_keys=True, ensure_ascii=False, default=str)
 
 
@@ -58,6 +62,12 @@ class CallCache:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # Answers a write could not store yet (a full disk, a lock held too long): kept here,
+        # served by get_many, written by a later store() or flush().
+        self._pending: dict[str, tuple[str, dict[str, int]]] = {}
+        self._retry_at = 0.0
+        #: Why the last write failed (``None`` once a write succeeds again).
+        self.write_error: str | None = None
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         with self._lock:
             self._db.execute("PRAGMA busy_timeout=30000")
@@ -114,8 +124,11 @@ class CallCache:
         return make
 
     def get_many(self, keys: list[str]) -> dict[str, tuple[str, dict[str, int]]]:
-        """Stored ``(answer, usage)`` for each key that is present."""
+        """Stored ``(answer, usage)`` for each key that is present (answers waiting to be written too)."""
+        pending = {key: self._pending[key] for key in keys if key in self._pending} if self._pending else {}
         if len(keys) == 1:  # the usual case (one answer per row): the simplest query
+            if pending:
+                return pending
             with self._lock:
                 row = self._db.execute("SELECT answer, usage FROM calls WHERE key = ?", keys).fetchone()
             return {} if row is None else {keys[0]: (row[0], json.loads(row[1]))}
@@ -125,15 +138,68 @@ class CallCache:
                 part = keys[start:start + _KEYS_PER_QUERY]
                 marks = ",".join("?" * len(part))
                 rows += self._db.execute(f"SELECT key, answer, usage FROM calls WHERE key IN ({marks})", part).fetchall()
-        return {key: (answer, json.loads(usage)) for key, answer, usage in rows}
+        return {**{key: (answer, json.loads(usage)) for key, answer, usage in rows}, **pending}
 
     def put(self, key: str, answer: str, usage: dict[str, int]) -> None:
-        """Store an answer (replacing any earlier one for the same call)."""
+        """Store an answer (replacing any earlier one for the same call); raises when it cannot."""
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO calls (key, answer, usage, created) VALUES (?, ?, ?, ?)",
-                (key, answer, json.dumps(usage), time.time()),
-            )
+            self._write({key: (answer, usage)})
+
+    def _write(self, entries: dict[str, tuple[str, dict[str, int]]]) -> None:
+        now = time.time()
+        rows = [(key, answer, json.dumps(usage), now) for key, (answer, usage) in entries.items()]
+        sql = "INSERT OR REPLACE INTO calls (key, answer, usage, created) VALUES (?, ?, ?, ?)"
+        if len(rows) == 1:
+            self._db.execute(sql, rows[0])
+            return
+        self._db.execute("BEGIN IMMEDIATE")  # many answers: one transaction
+        try:
+            self._db.executemany(sql, rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def store(self, key: str, answer: str, usage: dict[str, int]) -> bool:
+        """Store an answer without ever raising; ``False`` when it could not be written yet.
+
+        A write that fails (a full disk, a read-only file, another process holding the
+        write lock past :data:`WRITE_WAIT_SECONDS`) keeps the answer in memory, where
+        :meth:`get_many` finds it, and sets :attr:`write_error`. A later ``store`` (after
+        :data:`RETRY_SECONDS`) or :meth:`flush` writes it with the others.
+        """
+        self._pending[key] = (answer, usage)
+        if time.monotonic() < self._retry_at:
+            return False
+        return self.flush()
+
+    def flush(self) -> bool:
+        """Write the answers kept by failed writes; ``True`` when none is left."""
+        with self._lock:
+            if not self._pending:
+                return True
+            entries = dict(self._pending)
+            try:
+                self._db.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
+                try:
+                    self._write(entries)
+                finally:
+                    self._db.execute("PRAGMA busy_timeout=30000")
+            except (sqlite3.Error, OSError) as exc:
+                self.write_error = f"{type(exc).__name__}: {exc}"
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+                return False
+            for key, entry in entries.items():
+                if self._pending.get(key) is entry:
+                    del self._pending[key]
+            self.write_error = None
+            return not self._pending
+
+    @property
+    def unstored(self) -> int:
+        """How many answers wait in memory for a write that failed."""
+        return len(self._pending)
 
     def __bool__(self) -> bool:  # an empty cache is still a cache
         return True

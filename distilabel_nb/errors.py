@@ -53,6 +53,10 @@ class DryRunError(UserError, RuntimeError):
     """The first row showed that the setup cannot work (server down, bad key, unknown model)."""
 
 
+class RunWarning(UserWarning):
+    """Something went wrong without stopping the run (e.g. the cache could not be written); nothing was lost."""
+
+
 class RunInterrupted(KeyboardInterrupt):
     """An interrupted ``generate()``: the run was stopped, and what it finished is kept.
 

@@ -23,6 +23,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from distilabel_nb.errors import InvalidArgument, InvalidType
 from distilabel_nb.llms.base import LLM, LLMOutput
+from distilabel_nb.usage import StepUsage
 
 
 def _settings(llm: LLM) -> dict[str, Any]:
@@ -46,6 +47,23 @@ def _names(llms: Sequence[LLM]) -> tuple[str, ...]:
         if totals[name] > 1:
             names[i] = f"{name} #{counts[name]}"
     return tuple(names)
+
+
+def joined_usage(parts: Sequence[StepUsage]) -> StepUsage:
+    """One row's generation usage from each generator's: tokens and cost added up, the longest wait.
+
+    The generators answer side by side, so the row waited for the slowest of them. A cost
+    unknown for one generator makes the row's cost unknown (``None``).
+    """
+    if len(parts) == 1:
+        return parts[0]
+    costs = [part.cost for part in parts]
+    return StepUsage(
+        prompt_tokens=sum(p.prompt_tokens for p in parts), completion_tokens=sum(p.completion_tokens for p in parts),
+        cost=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
+        latency_s=max((p.latency_s for p in parts), default=0.0), cached=bool(parts) and all(p.cached for p in parts),
+        billed_prompt_tokens=sum(p.billed_prompt_tokens for p in parts),
+        billed_completion_tokens=sum(p.billed_completion_tokens for p in parts))
 
 
 class Generators:

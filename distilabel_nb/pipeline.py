@@ -10,13 +10,14 @@ every executor.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, Sequence
 
 import pandas as pd
 
 from distilabel_nb import schema
 from distilabel_nb.dataset import dataset_records
-from distilabel_nb.errors import DryRunError, InvalidArgument, RunInterrupted, UserError
+from distilabel_nb.errors import DryRunError, InvalidArgument, RunInterrupted, RunWarning, UserError
 from distilabel_nb.executors import RunOptions, executor_for
 from distilabel_nb.generators import Generators
 from distilabel_nb.llms.base import LLM, LLMOutput
@@ -104,6 +105,10 @@ class Pipeline(HTMLRepr):
         """The labeller's input holding a row's answers (``generations``), or ``None`` for a labeller of one text."""
         return getattr(self.labeller.task, "texts_input", None) if self.labeller is not None else None
 
+    def usage_columns(self) -> list[str]:
+        """Each step's tokens, cost, latency and whether the cache answered (:data:`schema.USAGE_COLUMNS`)."""
+        return (list(schema.GENERATION_USAGE) if self.generator else []) + (list(schema.LABELLING_USAGE) if self.labeller else [])
+
     def required_columns(self) -> list[str]:
         """Dataset columns the run needs: the generator's inputs, and the labeller's that the generator does not make."""
         return schema.required_inputs(*self._tasks())
@@ -177,7 +182,7 @@ class Pipeline(HTMLRepr):
             labels: The dataset's row labels, by position (the result's index).
             index_name: The name of the dataset's index.
         """
-        all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns()))
+        all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns() + self.usage_columns()))
         result_schema = self.result_schema(columns)
 
         def build(rows: dict[int, dict[str, Any]]) -> pd.DataFrame:
@@ -190,8 +195,8 @@ class Pipeline(HTMLRepr):
 
     # -- runs --
     def start(self, dataset: Any, num_generations: int = 1, batch_size: int | None = None, skip_dry_run: bool = False,
-              *, client: Any = None, npartitions: int | None = None, shuffle_before_labelling: bool = True,
-              seed: int = 0) -> Run:
+              *, client: Any = None, npartitions: int | None = None, max_cost: float | None = None,
+              max_tokens: int | None = None, shuffle_before_labelling: bool = True, seed: int = 0) -> Run:
         """Start a run in the background and return its :class:`~distilabel_nb.run.Run` handle.
 
         Checks the dataset's columns and the arguments before any model call.
@@ -204,6 +209,7 @@ class Pipeline(HTMLRepr):
         """
         try:
             return self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions,
+                                                   max_cost=max_cost, max_tokens=max_tokens,
                                                    shuffle_before_labelling=shuffle_before_labelling, seed=seed))
         except UserError as error:
             raise error.with_traceback(None) from None  # the checks' frames say nothing to the user
@@ -224,6 +230,8 @@ class Pipeline(HTMLRepr):
         client: Any = None,
         npartitions: int | None = None,
         as_pandas: bool | None = None,
+        max_cost: float | None = None,
+        max_tokens: int | None = None,
         shuffle_before_labelling: bool = True,
         seed: int = 0,
     ) -> pd.DataFrame:
@@ -245,6 +253,11 @@ class Pipeline(HTMLRepr):
             as_pandas: On Dask, return pandas (the default for non-Dask datasets) instead
                 of a dask DataFrame whose partitions stay on the workers (the default for
                 dask DataFrames).
+            max_cost: A budget in dollars: no call is sent that could take the run over it
+                (the calls in flight counted); the rows left unsent say so in their error
+                column, and a later run with a larger budget goes on from the cache
+                (docs/cost.md). Needs the LLMs' prices.
+            max_tokens: A budget in tokens (prompt + completion), kept the same way.
             shuffle_before_labelling: Show the labeller each row's answers in an order of
                 the row's own (random across rows, the same for the row on every run, so a
                 re-run is answered from the cache); its outputs are put back in the answers'
@@ -270,10 +283,14 @@ class Pipeline(HTMLRepr):
         bars = ProgressBars(sys.stderr, display_progress_bar)  # the stream of before the run: see ProgressBars
         try:
             run = self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions, as_pandas,
-                                                  shuffle_before_labelling, seed))
+                                                  max_cost=max_cost, max_tokens=max_tokens,
+                                                  shuffle_before_labelling=shuffle_before_labelling, seed=seed))
             try:
                 bars.follow(run)
-                return run.result()
+                result = run.result()
+                for warning in run.state.warnings:  # each said once, at the call that ran
+                    warnings.warn(warning, RunWarning, stacklevel=2)
+                return result
             except KeyboardInterrupt:
                 raise self._interrupted(run, bars) from None
             finally:

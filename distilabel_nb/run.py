@@ -21,7 +21,7 @@ from distilabel_nb.rich_repr import HTMLRepr
 
 EventKind = Literal[
     "started", "dry_run_passed", "row_started", "answers_generated", "row_generated", "row_labelled", "row_done",
-    "finished", "cancelled", "failed"
+    "warning", "finished", "cancelled", "failed"
 ]
 Status = Literal["pending", "running", "finished", "cancelled", "failed"]
 
@@ -34,9 +34,12 @@ class RunEvent:
         kind: What happened.
         row: The input position of the row concerned, if any.
         failed: Whether that step failed for the row.
-        tokens: Tokens used by that step (prompt + completion).
-        error: The error text, when ``failed``.
+        tokens: Tokens used by that step (prompt + completion), cached answers' too.
+        error: The error text, when ``failed``; the warning's text for a ``warning``.
         elapsed: Seconds since the run started.
+        prompt_tokens: Prompt tokens of the step's calls sent in this run.
+        completion_tokens: Completion tokens of the step's calls sent in this run.
+        cost: Dollars the step's calls cost (0 from the cache), ``None`` when the price is unknown.
         source: The generator concerned (its name), for ``answers_generated``: one
             generator's answers to the row are in (a run with several generators).
     """
@@ -47,12 +50,19 @@ class RunEvent:
     tokens: int = 0
     error: str | None = None
     elapsed: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
     source: str | None = None
 
 
 @dataclass
 class RunState(HTMLRepr):
     """Counters of a run, updated from its events. Read a copy with ``run.state``.
+
+    ``tokens`` counts every answer's tokens, cached ones too; ``prompt_tokens``,
+    ``completion_tokens`` and ``cost`` (dollars) the calls sent in this run. ``cost`` is
+    ``None`` once a call's price is unknown (:mod:`distilabel_nb.pricing`).
 
     With several generators, ``generators`` names them, and ``generated_by`` and
     ``generation_failures_by`` count each one's rows answered and failed.
@@ -71,6 +81,11 @@ class RunState(HTMLRepr):
     status: Status = "pending"
     error: str | None = None
     elapsed: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
+    #: What went wrong without stopping the run (e.g. the cache could not be written), each said once.
+    warnings: tuple[str, ...] = ()
     generators: tuple[str, ...] = ()
     generated_by: dict[str, int] = field(default_factory=dict)
     generation_failures_by: dict[str, int] = field(default_factory=dict)
@@ -78,6 +93,9 @@ class RunState(HTMLRepr):
     def apply(self, event: RunEvent) -> None:
         self.elapsed = event.elapsed
         self.tokens += event.tokens
+        self.prompt_tokens += event.prompt_tokens
+        self.completion_tokens += event.completion_tokens
+        self.cost = None if self.cost is None or event.cost is None else self.cost + event.cost
         if event.kind == "started":
             self.status = "running"
         elif event.kind == "row_started":
@@ -93,6 +111,8 @@ class RunState(HTMLRepr):
             self.labelling_failures += event.failed
         elif event.kind == "row_done":
             self.done += 1
+        elif event.kind == "warning" and event.error:
+            self.warnings += (event.error,)
         elif event.kind in ("finished", "cancelled", "failed"):
             self.status = {"finished": "finished", "cancelled": "cancelled", "failed": "failed"}[event.kind]
             self.error = event.error
@@ -118,6 +138,13 @@ class RunState(HTMLRepr):
     def remaining_seconds(self) -> float | None:
         rate = self.rows_per_second
         return (self.total_rows - self.done) / rate if rate > 0 else None
+
+    @property
+    def projected_cost(self) -> float | None:
+        """The cost of the whole run at the cost per row so far (``None`` before a row is done or without a price)."""
+        if self.cost is None or not self.done:
+            return None
+        return self.cost / self.done * self.total_rows
 
     @property
     def is_over(self) -> bool:
@@ -150,8 +177,9 @@ class Run(HTMLRepr):
 
     # -- written by the pipeline (on the runtime thread) --
     def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None,
-             source: str | None = None) -> RunEvent:
-        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started, source)
+             prompt_tokens: int = 0, completion_tokens: int = 0, cost: float | None = 0.0, source: str | None = None) -> RunEvent:
+        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started, prompt_tokens, completion_tokens, cost,
+                         source)
         with self._lock:
             self._state.apply(event)
             listeners, queues = list(self._listeners), list(self._queues)

@@ -56,6 +56,7 @@ def _run_body(state: RunState) -> str:
         stats.append(("remaining", f"~{duration(facts.remaining)}"))
     stats_html = " ".join(f'<span class="{cls("stat")}">{span(v, "stat-value")} {span(k, "stat-label")}</span>' for k, v in stats)
     error = error_box(facts.error, "run failed") if facts.error else ""
+    error += "".join(error_box(warning, "warning") for warning in facts.warnings)
     return f'{error}<div class="{cls("bars")}">{"".join(bars)}</div><div class="{cls("stats")}">{stats_html}</div>'
 
 
@@ -64,6 +65,8 @@ def _run_badges(state: RunState) -> list[str]:
     for step, count in (("generation", state.generation_failures), ("labelling", state.labelling_failures)):
         if count:
             badges.append(badge(f"{count} failed {step}", "err"))
+    if state.warnings:
+        badges.append(badge("warning", "warn"))
     return badges
 
 

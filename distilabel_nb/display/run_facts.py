@@ -65,6 +65,7 @@ class RunFacts:
     rows_per_second: float
     remaining: float | None
     error: str | None
+    warnings: tuple[str, ...] = ()
 
 
 def run_facts(state: RunState) -> RunFacts:
@@ -81,6 +82,7 @@ def run_facts(state: RunState) -> RunFacts:
         rows_per_second=float(state.rows_per_second),
         remaining=None if state.is_over else state.remaining_seconds,
         error=state.error,
+        warnings=tuple(state.warnings),
     )
 
 

@@ -118,6 +118,7 @@ def _run_lines(state: RunState) -> list[tuple[str, str]]:
     pairs += [("rows done", f"{facts.done} / {facts.total_rows}"), ("stats", stats)]
     if facts.error:
         pairs.append(("error", facts.error))
+    pairs += [("warning", warning) for warning in facts.warnings]
     return pairs
 
 

@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pandas as pd
 
 from distilabel_nb import runtime
+from distilabel_nb.budget import Meter
+from distilabel_nb.cache import CallCache
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import DryRunError, InvalidArgument
 from distilabel_nb.executors.base import Executor, RunOptions
 from distilabel_nb.llms.base import LLMOutput, PreparedCall
+from distilabel_nb.generators import joined_usage
 from distilabel_nb.run import Run
 from distilabel_nb.shuffle import in_order, row_order
+from distilabel_nb.usage import StepUsage
 
 if TYPE_CHECKING:
     from distilabel_nb.pipeline import Pipeline
@@ -53,16 +57,24 @@ class LocalExecutor(Executor):
         pipe.check_columns(columns)
         batch_size = options.batch_size or sum(llm.max_concurrency for llm in pipe.llms())
         index_name = dataset.index.name if isinstance(dataset, pd.DataFrame) else None
+        meter = Meter(options.max_cost, options.max_tokens)
+        meter.check(pipe.llms())
         several = pipe.generators is not None and pipe.generators.several
         run = Run(len(records), pipe.generator is not None, pipe.labeller is not None,
                   pipe.frame_builder(columns, labels, index_name), generators=pipe.generators.names if several else ())
-        rows = _Rows(pipe, run, options)
+        rows = _Rows(pipe, run, options, meter)
         run.future = runtime.submit(rows.stream(records, batch_size, options.skip_dry_run))
         return run
 
 
-def _tokens(outputs: Iterable[LLMOutput]) -> int:
-    return sum(o.usage.get("prompt_tokens", 0) + o.usage.get("completion_tokens", 0) for o in outputs)
+def cache_warning(cache: CallCache, during: bool) -> str:
+    """What a run says when ``cache`` could not be written: the answers are kept, and what to do."""
+    if during:
+        return (f"the cache {cache.path} could not be written ({cache.write_error}); the answers are in the result "
+                "and the writes are retried during the run")
+    return (f"the cache {cache.path} could not be written ({cache.write_error}): {cache.unstored:,} answers are in the "
+            "result but not in the cache, so a new run pays for them again; free disk space, or point "
+            "DISTILABEL_NB_CACHE_DIR (or cache=CallCache(path)) at a writable folder")
 
 
 @dataclass
@@ -77,6 +89,7 @@ class _RowWork:
     labelling: PreparedCall | None = None
     labelled: LLMOutput | None = None
     order: list[int] | None = None  # the order the labeller is shown the answers in
+    usage: dict[str, StepUsage] = field(default_factory=dict)  # by step: "generation", "labelling"
 
     def __post_init__(self) -> None:
         self.record = dict(self.row)
@@ -85,34 +98,56 @@ class _RowWork:
 class _Rows:
     """A local run's rows through the pipeline's generator, then its labeller."""
 
-    def __init__(self, pipe: Pipeline, run: Run, options: RunOptions):
+    def __init__(self, pipe: Pipeline, run: Run, options: RunOptions, meter: Meter | None = None):
         self.pipe, self.run, self.num_generations = pipe, run, options.num_generations
         self.generators, self.labeller = pipe.generators, pipe.labeller
         self.shuffle, self.seed = options.shuffle_before_labelling, options.seed
         self.texts = pipe.texts_input()
+        self.meter = meter or Meter()
+        self._caches = list({id(llm.cache): llm.cache for llm in pipe.llms() if llm.cache is not None}.values())
+        self._said: set[int] = set()  # the caches whose failed write was said
+
+    # -- a cache that cannot be written: said once, the answers kept, the writes retried --
+    def _note_cache(self) -> None:
+        for cache in self._caches:
+            if cache.write_error and id(cache) not in self._said:
+                self._said.add(id(cache))
+                self.run.emit("warning", error=cache_warning(cache, during=True))
+
+    def _flush_caches(self) -> None:
+        for cache in self._caches:
+            if not cache.flush():
+                self.run.emit("warning", error=cache_warning(cache, during=False))
 
     # -- a row's steps, shared by rows answered from the cache and rows that call a model --
-    def _take_generation(self, work: _RowWork, outputs: list[list[LLMOutput]]) -> None:
-        """Record every generator's outputs for the row, joined."""
+    def _take_generation(self, work: _RowWork, outputs: list[list[LLMOutput]], latencies: list[float] | None = None) -> None:
+        """Record every generator's outputs for the row (joined), and their usage (added up)."""
         assert self.generators is not None
         work.generated = self.generators.join(outputs)
         if self.generators.several:
             work.record.update(self.pipe.generation_record(work.generated, self.generators.models(self.num_generations)))
         else:
             work.record.update(self.pipe.generation_record(work.generated))
+        latencies = latencies or [0.0] * len(outputs)
+        work.usage["generation"] = used = joined_usage(
+            [StepUsage.of(own, self.meter.price(llm), latency) for llm, own, latency in zip(self.generators, outputs, latencies)])
+        work.record.update(used.record("generation"))
 
-    def _take_labelling(self, work: _RowWork, output: LLMOutput | None) -> None:
+    def _take_labelling(self, work: _RowWork, output: LLMOutput | None, latency: float = 0.0) -> None:
         """Record the labeller's output, or that there was nothing to label (``None``)."""
+        assert self.labeller is not None
         work.labelled = output
         work.record.update(self.pipe.labelling_record(output, work.order))
+        outputs = [output] if output is not None else []
+        work.usage["labelling"] = used = StepUsage.of(outputs, self.meter.price(self.labeller), latency)
+        work.record.update(used.record("labelling"))
 
     def _emit_step(self, work: _RowWork, kind: str) -> None:
         """``row_generated`` or ``row_labelled`` for a step already recorded."""
-        if kind == "row_generated":
-            error, outputs = work.record["generation_error"], work.generated or []
-        else:
-            error, outputs = work.record["labelling_error"], [work.labelled] if work.labelled else []
-        self.run.emit(kind, work.index, failed=error is not None, tokens=_tokens(outputs), error=error)  # type: ignore[arg-type]
+        step = "generation" if kind == "row_generated" else "labelling"
+        error, used = work.record[f"{step}_error"], work.usage.get(step, StepUsage())
+        self.run.emit(kind, work.index, failed=error is not None, tokens=used.tokens, error=error,  # type: ignore[arg-type]
+                      prompt_tokens=used.billed_prompt_tokens, completion_tokens=used.billed_completion_tokens, cost=used.cost)
 
     def _answers_in(self, work: _RowWork, name: str, outputs: list[LLMOutput]) -> None:
         """``answers_generated``: one generator's answers to the row are in (a run with several)."""
@@ -144,23 +179,23 @@ class _Rows:
         return self.labeller.prepare(inputs, 1)
 
     async def _generate(self, work: _RowWork) -> None:
-        """Ask every generator for the row's answers at once; say when each one's are in."""
+        """Ask every generator for the row's answers at once (each through the meter); say when each one's are in."""
         assert self.generators is not None
         calls = work.generation or self._generator_calls(work)
         several = self.generators.several
 
-        async def ask(llm: Any, name: str, call: PreparedCall) -> list[LLMOutput]:
+        async def ask(llm: Any, name: str, call: PreparedCall) -> tuple[list[LLMOutput], float]:
             if not call.answered:
                 llm.look_up([call])
-            outputs = await llm.acomplete(call)
+            outputs, latency = await self.meter.complete(llm, call)
             if several:
                 self._answers_in(work, name, outputs)
-            return outputs
+            return outputs, latency
 
         asks = [ask(llm, name, call) for llm, name, call in zip(self.generators, self.generators.names, calls)]
         # One generator is awaited in the row's own task; several each get one, side by side.
-        outputs = await asyncio.gather(*asks) if several else [await asks[0]]
-        self._take_generation(work, list(outputs))
+        done = await asyncio.gather(*asks) if several else [await asks[0]]
+        self._take_generation(work, [outputs for outputs, _ in done], [latency for _, latency in done])
 
     def _finish(self, work: _RowWork) -> None:
         self.run.store_row(work.index, work.record)
@@ -174,12 +209,18 @@ class _Rows:
         if self.generators is not None:
             if work.generated is None:
                 await self._generate(work)
+                self._note_cache()
             self._emit_step(work, "row_generated")
         if self.labeller is not None:
             call = work.labelling or self._labeller_call(work)
             if call is not None and not call.answered:
                 self.labeller.look_up([call])
-            self._take_labelling(work, (await self.labeller.acomplete(call))[0] if call is not None else None)
+            if call is None:
+                self._take_labelling(work, None)
+            else:
+                outputs, latency = await self.meter.complete(self.labeller, call)
+                self._take_labelling(work, outputs[0], latency)
+            self._note_cache()
             self._emit_step(work, "row_labelled")
         self._finish(work)
         return (work.generated or []) + ([work.labelled] if work.labelled else [])
@@ -268,9 +309,12 @@ class _Rows:
 
             await runtime.bounded_run(work, self._rows_to_send(todo), batch_size)
         except asyncio.CancelledError:
+            self._flush_caches()
             self.run.emit("cancelled")
             raise
         except BaseException as exc:
+            self._flush_caches()
             self.run.emit("failed", error=str(exc))
             raise
+        self._flush_caches()
         self.run.emit("finished")

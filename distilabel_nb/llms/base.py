@@ -23,7 +23,7 @@ from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.schema import Scale, task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
-ErrorKind = Literal["input", "call", "unavailable", "parse"]
+ErrorKind = Literal["input", "call", "unavailable", "parse", "budget"]
 
 
 class BackendUnavailable(RuntimeError):
@@ -37,6 +37,8 @@ class Completion:
     text: str
     usage: dict[str, int] = field(default_factory=dict)
     cached: bool = False
+    #: Why the answer ended as the backend says it (``"stop"``, ``"length"``: cut at ``max_new_tokens``), if it says.
+    finish_reason: str | None = None
 
 
 @dataclass
@@ -352,8 +354,9 @@ class LLM(HTMLRepr, ABC):
         for i, answer in zip(missing, fresh):
             call.answers[i] = answer
             # An empty answer is a fault more often than a choice: a re-run asks again.
+            # A write that fails keeps the answer (in the result, and for a later write): never raises.
             if self.cache is not None and answer.text.strip():
-                self.cache.put(call.keys[i], answer.text, answer.usage)
+                self.cache.store(call.keys[i], answer.text, answer.usage)
         return [self._parse(call.prompt_used, answer, call.inputs) for answer in call.answers]
 
     async def agenerate_one(self, inputs: dict[str, Any], num_generations: int = 1) -> list[LLMOutput]:

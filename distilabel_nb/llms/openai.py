@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from distilabel_nb import runtime
 from distilabel_nb.llms.base import LLM, BackendFacts, Completion, ErrorKind
+from distilabel_nb.llms.openai_replies import NotAnAPIReply, read_choices
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
 
@@ -87,6 +88,23 @@ def _worth_retrying(exc: Exception) -> bool:
     if isinstance(exc, openai.APIConnectionError):
         return True
     return isinstance(exc, openai.APIStatusError) and (exc.status_code in (408, 409, 429) or exc.status_code >= 500)
+
+
+def _bucket(per_minute: float) -> tuple[float, float]:
+    """``(capacity, seconds)`` of a token bucket for a rate per minute.
+
+    Buckets of one second spread requests over the minute instead of sending them in one
+    burst; below one a second, the bucket holds one and refills over ``60 / per_minute``
+    seconds (a capacity under one would refuse every request).
+    """
+    if per_minute >= 60:
+        return per_minute / 60, 1.0
+    return 1.0, 60 / per_minute
+
+
+def _count(value: Any) -> int:
+    """A token count as the server reports it, or 0 for anything that is not a count."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _rejects_json_schema(exc: Exception) -> bool:
@@ -241,11 +259,10 @@ class OpenAILLM(LLM):
             from aiolimiter import AsyncLimiter
 
             self._limiters = {}
-            # Per-second buckets: requests are spread over the minute instead of sent in one burst.
             if self.requests_per_minute:
-                self._limiters["requests"] = AsyncLimiter(self.requests_per_minute / 60, 1)
+                self._limiters["requests"] = AsyncLimiter(*_bucket(self.requests_per_minute))
             if self.tokens_per_minute:
-                self._limiters["tokens"] = AsyncLimiter(self.tokens_per_minute / 60, 1)
+                self._limiters["tokens"] = AsyncLimiter(*_bucket(self.tokens_per_minute))
         if "requests" in self._limiters:
             await self._limiters["requests"].acquire()
         if "tokens" in self._limiters:
@@ -267,21 +284,15 @@ class OpenAILLM(LLM):
         else:
             body = {"messages": prompt, **self._request_kwargs(n, schema)}
             response = await client.post("/chat/completions", body=body, cast_to=object)
-        response = response if isinstance(response, dict) else {}
-        choices = [choice for choice in response.get("choices") or [] if isinstance(choice, dict)]
-        if isinstance(prompt, str):
-            texts = [choice.get("text") or "" for choice in choices]
-        else:
-            texts = [(choice.get("message") or {}).get("content") or "" for choice in choices]
-        if not texts:
-            raise RuntimeError("the server answered with no choices")
-        usage = response.get("usage") or {}
-        prompt_tokens = usage.get("prompt_tokens") or 0
-        completion_tokens = usage.get("completion_tokens") or 0
-        share, extra = divmod(completion_tokens, len(texts))
+        choices = read_choices(response, chat=not isinstance(prompt, str))
+        usage = response.get("usage") if isinstance(response.get("usage"), dict) else {}
+        prompt_tokens = _count(usage.get("prompt_tokens"))
+        completion_tokens = _count(usage.get("completion_tokens"))
+        share, extra = divmod(completion_tokens, len(choices))
         return [
-            Completion(text, {"prompt_tokens": prompt_tokens if i == 0 else 0, "completion_tokens": share + (extra if i == 0 else 0)})
-            for i, text in enumerate(texts)
+            Completion(text, {"prompt_tokens": prompt_tokens if i == 0 else 0, "completion_tokens": share + (extra if i == 0 else 0)},
+                       finish_reason=reason)
+            for i, (text, reason) in enumerate(choices)
         ]
 
     async def _request_with_schema_style(self, prompt: FormattedPrompt, n: int, schema: dict[str, Any] | None) -> list[Completion]:
@@ -357,6 +368,9 @@ class OpenAILLM(LLM):
             kind, message = "unavailable", f"{where} answered 404 (unknown model or wrong base_url): {exc.message}"
         elif isinstance(exc, openai.APIStatusError):
             kind, message = "call", f"{where} answered HTTP {exc.status_code}: {exc.message}"
+        elif isinstance(exc, NotAnAPIReply):
+            kind, message = "unavailable", (f"{where}: {exc}; base_url must be the /v1 URL of an OpenAI-compatible "
+                                            "server (a proxy or a login page may be in the way)")
         else:
             kind, message = super().describe_error(exc)
         return kind, self._scrub(message)

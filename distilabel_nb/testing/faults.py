@@ -12,18 +12,38 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-__all__ = ["FAULTS", "FaultRule", "error_response", "fault_response"]
+__all__ = ["FAULTS", "FaultRule", "error_response", "fault_response", "trickle_response"]
 
 #: Fault names understood by :class:`~distilabel_nb.testing.StubServer`.
-FAULTS = frozenset({"429", "500", "503", "hang", "drop", "malformed", "empty", "no_json_schema"})
+FAULTS = frozenset({"429", "500", "503", "hang", "drop", "malformed", "empty", "no_json_schema", "html", "trickle"})
 
 #: ``fault_rule(request_number, request_json) -> fault name or None``.
 FaultRule = Callable[[int, dict], "str | None"]
 
 _MALFORMED_BODY = '{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, '
+_HTML_PAGE = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>"
 _NO_JSON_SCHEMA = (
     "1 validation error: response_format.type: Input should be 'text' or 'json_object' [input_value='json_schema']"
 )
+
+
+async def trickle_response(request: web.Request, body: bytes, seconds: float, stopping: asyncio.Event) -> web.StreamResponse:
+    """A 200 answer whose ``body`` is sent one byte every ``seconds`` (cut short when the server stops)."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.content_length = len(body)
+    await response.prepare(request)
+    for index in range(len(body)):
+        if stopping.is_set():
+            break
+        try:
+            await response.write(body[index:index + 1])
+        except (ConnectionError, RuntimeError):  # the client gave up
+            return response
+        try:
+            await asyncio.wait_for(stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+    return response
 
 
 def error_response(status: int, message: str, type_: str, code: str | None, **headers: str) -> web.Response:
@@ -56,6 +76,8 @@ async def fault_response(
         return error_response(503, "The server is overloaded (stub fault).", "server_error", None)
     if fault == "malformed":
         return web.Response(status=200, text=_MALFORMED_BODY, content_type="application/json")
+    if fault == "html":
+        return web.Response(status=200, text=_HTML_PAGE, content_type="text/html")
     if fault == "hang":
         try:  # wait, but let stop() cut the wait short
             await asyncio.wait_for(stopping.wait(), hang_seconds)

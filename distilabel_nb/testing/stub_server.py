@@ -23,6 +23,7 @@ From a shell (for benchmarks), ``python -m distilabel_nb.testing``: see
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from aiohttp import web
 
-from distilabel_nb.testing.faults import FAULTS, FaultRule, error_response, fault_response
+from distilabel_nb.testing.faults import FAULTS, FaultRule, error_response, fault_response, trickle_response
 from distilabel_nb.testing.replies import Responder, default_responder, last_user_text, message_text
 
 __all__ = ["StubServer"]
@@ -52,6 +53,13 @@ class StubServer:
     * ``"drop"``: the connection is closed without any response.
     * ``"malformed"``: status 200, ``application/json``, invalid JSON body.
     * ``"empty"``: a valid completion whose message contents are ``""``.
+    * ``"html"``: status 200 with an HTML page, as a proxy's login page.
+    * ``"trickle"``: a valid completion whose body is sent one byte every
+      ``trickle_seconds`` (a read timeout never fires; only a deadline stops it).
+
+    A ``responder`` may return a text, or ``{"content": <any JSON>, "finish_reason": ...}``
+    to send a content that is not a string (a list of parts, a number) or an answer
+    cut at ``max_tokens`` (``"finish_reason": "length"``).
 
     Every chat-completion request first waits ``latency`` seconds. Streaming
     (``stream=True``) is not supported and gets a 400. The counters
@@ -71,6 +79,10 @@ class StubServer:
         api_key: If set, requests whose ``Authorization: Bearer`` differs get 401.
         retry_after: ``Retry-After`` value (seconds) sent with ``"429"`` faults.
         hang_seconds: How long a ``"hang"`` fault waits before closing.
+        usage: Optional ``(request_json, contents) -> (prompt_tokens, completion_tokens)``,
+            the usage each answer reports; by default the words of the messages and of
+            the answers. :attr:`usage_totals` adds up what was reported.
+        trickle_seconds: Seconds between two bytes of a ``"trickle"`` fault's body.
         record_requests: Whether to keep every request body in :attr:`requests`
             (the CLI turns it off so long benchmarks do not grow memory).
         host: Interface to bind.
@@ -98,7 +110,9 @@ class StubServer:
         api_key: str | None = None,
         retry_after: float = 1,
         hang_seconds: float = 30.0,
+        trickle_seconds: float = 0.5,
         record_requests: bool = True,
+        usage: Callable[[dict, list[str]], tuple[int, int]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -114,7 +128,10 @@ class StubServer:
         self._auth = None if api_key is None else f"Bearer {api_key}"
         self.retry_after = retry_after
         self.hang_seconds = hang_seconds
+        self.trickle_seconds = trickle_seconds
         self.record_requests = record_requests
+        self.usage = usage
+        self._usage_totals = {"prompt_tokens": 0, "completion_tokens": 0, "answered": 0}
         self.host, self.port = host, port
         self._lock = threading.Lock()
         self._count = 0
@@ -144,9 +161,16 @@ class StubServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def usage_totals(self) -> dict[str, int]:
+        """The usage reported so far: ``prompt_tokens``, ``completion_tokens``, and ``answered`` (requests answered 200)."""
+        with self._lock:
+            return dict(self._usage_totals)
+
     def reset(self) -> None:
         """Clears the counters; request numbering for ``faults`` restarts at 1."""
         with self._lock:
+            self._usage_totals = dict.fromkeys(self._usage_totals, 0)
             self._count = 0
             self._prompt_counts.clear()
             self._requests.clear()
@@ -219,18 +243,27 @@ class StubServer:
             fault = None if fault is None else str(fault)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-        if fault is not None and fault != "empty":
+        if fault is not None and fault not in ("empty", "trickle"):
             assert self._stopping is not None
             return await fault_response(
                 request, fault, retry_after=self.retry_after, hang_seconds=self.hang_seconds, stopping=self._stopping
             )
 
         count = n if self.honour_n else 1
-        contents = ["" if fault == "empty" else self.responder(body, i) for i in range(count)]
-        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        prompt_tokens = sum(len(message_text(m.get("content")).split()) for m in messages)  # ~words
-        completion_tokens = sum(len(c.split()) for c in contents)
-        return web.json_response(
+        replies = [{"content": ""} if fault == "empty" else self.responder(body, i) for i in range(count)]
+        replies = [reply if isinstance(reply, dict) else {"content": reply} for reply in replies]
+        contents = [reply.get("content") for reply in replies]
+        if self.usage is not None:
+            prompt_tokens, completion_tokens = self.usage(body, contents)
+        else:
+            messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+            prompt_tokens = sum(len(message_text(m.get("content")).split()) for m in messages)  # ~words
+            completion_tokens = sum(len(message_text(c).split()) for c in contents)
+        with self._lock:
+            self._usage_totals["prompt_tokens"] += prompt_tokens
+            self._usage_totals["completion_tokens"] += completion_tokens
+            self._usage_totals["answered"] += 1
+        answer = (
             {
                 "id": f"chatcmpl-stub-{number}",
                 "object": "chat.completion",
@@ -241,9 +274,9 @@ class StubServer:
                         "index": i,
                         "message": {"role": "assistant", "content": c},
                         "logprobs": None,
-                        "finish_reason": "stop",
+                        "finish_reason": reply.get("finish_reason", "stop"),
                     }
-                    for i, c in enumerate(contents)
+                    for i, (c, reply) in enumerate(zip(contents, replies))
                 ],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
@@ -252,6 +285,10 @@ class StubServer:
                 },
             }
         )
+        if fault == "trickle":
+            assert self._stopping is not None
+            return await trickle_response(request, json.dumps(answer).encode(), self.trickle_seconds, self._stopping)
+        return web.json_response(answer)
 
     # ----------------------------------------------------------- lifecycle
     async def _start_async(self) -> None:

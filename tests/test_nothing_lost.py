@@ -1,0 +1,153 @@
+"""Nothing lost, second round: a cache that cannot be written, slow rate limits, odd answers.
+
+Each test reproduces one fault of issue 15 against real parts (sqlite, the stub server,
+the openai SDK) and checks that the run goes on and keeps every paid answer.
+"""
+
+import sqlite3
+import time
+import warnings
+
+import pytest
+
+from distilabel_nb import OpenAILLM, Pipeline, TextGenerationTask
+from distilabel_nb import cache as cache_module
+from distilabel_nb.cache import CallCache
+from distilabel_nb.errors import RunWarning
+from distilabel_nb.testing import StubServer, last_user_text
+
+
+def rows(n):
+    return [{"input": f"question {i}"} for i in range(n)]
+
+
+def llm_on(server, **kwargs):
+    return OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, max_retries=0, timeout=5, **kwargs)
+
+
+def fill_the_disk(cache: CallCache) -> None:
+    """sqlite's own "database or disk is full": the file may not grow by a page."""
+    pages = cache._db.execute("PRAGMA page_count").fetchone()[0]
+    cache._db.execute(f"PRAGMA max_page_count={pages}")
+
+
+def free_the_disk(cache: CallCache) -> None:
+    with cache._lock:
+        cache._db.execute("PRAGMA max_page_count=1073741823")
+
+
+# -- 1. a cache write that fails degrades, never aborts --
+def test_a_full_disk_keeps_every_answer_says_it_once_and_stores_them_later(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "RETRY_SECONDS", 0.0)
+    cache = CallCache(tmp_path / "calls.sqlite")
+    fill_the_disk(cache)
+
+    def responder(body, index):
+        if last_user_text(body) == "question 30":  # space is freed during the run
+            free_the_disk(cache)
+        return f"answer to {last_user_text(body)}"
+
+    with StubServer(model="m", latency=0, responder=responder) as server:
+        pipe = Pipeline(generator=llm_on(server, cache=cache, max_concurrency=1))
+        with pytest.warns(RunWarning, match="could not be written .*database or disk is full.*answers are in the result"):
+            df = pipe.generate(rows(60), display_progress_bar=False)
+        assert server.request_count == 60
+        state = pipe.last_run.state
+        assert len(state.warnings) == 1 and state.status == "finished"
+        assert df["generation_error"].isna().all()
+        assert df["generations"].tolist() == [[f"answer to question {i}"] for i in range(60)]
+        # the writes were retried: everything is in the file, and a re-run pays nothing
+        assert len(cache) == 60 and cache.unstored == 0
+        again = pipe.generate(rows(60), display_progress_bar=False)
+        assert server.request_count == 60 and again["generations"].tolist() == df["generations"].tolist()
+
+
+def test_a_write_lock_held_by_another_process_keeps_the_answers_and_says_what_is_not_stored(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "WRITE_WAIT_SECONDS", 0.05)
+    path = tmp_path / "calls.sqlite"
+    cache = CallCache(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing, past every wait
+    try:
+        with StubServer(model="m", latency=0) as server:
+            pipe = Pipeline(generator=llm_on(server, cache=cache, max_concurrency=2))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                df = pipe.generate(rows(6), display_progress_bar=False)
+            said = [str(w.message) for w in caught if issubclass(w.category, RunWarning)]
+            assert df["generation_error"].isna().all() and all(g[0] for g in df["generations"])
+            assert len(said) == 2 and "database is locked" in said[0]
+            assert "6 answers are in the result but not in the cache" in said[1]
+            assert "DISTILABEL_NB_CACHE_DIR" in said[1]
+            # still in memory: the same process asks for none of them again
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RunWarning)
+                pipe.generate(rows(6), display_progress_bar=False)
+            assert server.request_count == 6
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert cache.flush() and len(cache) == 6
+
+
+def test_the_bar_and_the_card_say_the_cache_was_not_written(tmp_path):
+    cache = CallCache(tmp_path / "calls.sqlite")
+    fill_the_disk(cache)
+    with StubServer(model="m", latency=0, responder=lambda body, i: "long answer " * 1000) as server:
+        pipe = Pipeline(generator=llm_on(server, cache=cache))
+        run = pipe.start(rows(2))
+        run.wait(timeout=30)
+    from distilabel_nb.display import describe, to_html
+    from distilabel_nb.progress_bars import ProgressBars
+    import io
+
+    assert "database or disk is full" in to_html(run) and "warning" in describe(run.state)
+    stream = io.StringIO()
+    bars = ProgressBars(stream)
+    bars.show(run.state)
+    bars.close()
+    assert "cache not written" in stream.getvalue()
+
+
+# -- 2. requests_per_minute below 60 --
+def test_requests_per_minute_below_60_sends_every_row_spaced_out():
+    with StubServer(model="m", latency=0) as server:
+        llm = llm_on(server, requests_per_minute=30, cache=False)
+        started = time.monotonic()
+        outputs = llm.generate(rows(2))
+        elapsed = time.monotonic() - started
+        assert server.request_count == 2
+    assert all(o[0].ok for o in outputs), [o[0].error for o in outputs]
+    assert elapsed >= 1.9  # 30 a minute: one every two seconds
+
+
+def test_tokens_per_minute_below_60_sends_too():
+    with StubServer(model="m", latency=0) as server:
+        (output,) = llm_on(server, tokens_per_minute=30, cache=False).generate(rows(1))[0]
+    assert output.ok, output.error
+
+
+# -- 3. a message.content that is not a string --
+@pytest.mark.parametrize("content, text", [
+    ([{"type": "text", "text": "Hello"}, {"type": "text", "text": " world"}], "Hello world"),
+    (None, ""),
+])
+def test_content_as_text_parts_or_null_is_read_and_cached(content, text):
+    with StubServer(model="m", latency=0, responder=lambda body, i: {"content": content}) as server:
+        pipe = Pipeline(generator=llm_on(server))
+        first = pipe.generate(rows(2), display_progress_bar=False)
+        second = pipe.generate(rows(2), display_progress_bar=False)
+    for df in (first, second):
+        assert df["raw_generation_responses"].tolist() == [[text], [text]]
+    if text:
+        assert first["generation_error"].isna().all() and server.request_count == 2
+    else:
+        assert (first["generation_error"] == "the model returned an empty answer").all()
+
+
+def test_content_that_is_a_number_fails_its_row_naming_it_and_the_run_goes_on():
+    reply = lambda body, i: {"content": 42} if last_user_text(body) == "question 1" else "fine"
+    with StubServer(model="m", latency=0, responder=reply) as server:
+        df = Pipeline(generator=llm_on(server)).generate(rows(3), display_progress_bar=False)
+    assert df["generation_error"].notna().tolist() == [False, True, False]
+    assert "message.content of type int (42), not a text" in df.loc[1, "generation_error"]
