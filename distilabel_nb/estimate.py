@@ -116,6 +116,16 @@ def _steps(pipe: Pipeline) -> list[tuple[str, LLM]]:
     return [(step, llm) for step, llm in (("generation", pipe.generator), ("labelling", pipe.labeller)) if llm is not None]
 
 
+def _step_price(pipe: Pipeline, step: str, llm: LLM) -> PriceInfo:
+    """The step's price per token; several generators share one only when their prices are the same."""
+    if step != "generation" or pipe.generators is None or not pipe.generators.several:
+        return price_of(llm)
+    prices = [price_of(each) for each in pipe.generators]
+    if all(p.price == prices[0].price for p in prices):
+        return prices[0]
+    return PriceInfo(None, "the generators' prices differ, and a row's tokens are added up over them")
+
+
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(frame[name], errors="coerce").fillna(0).to_numpy(dtype=float)
 
@@ -181,7 +191,7 @@ def estimate(pipe: Pipeline, dataset: Any, sample: int = 20, *, seed: int = 0, n
 def forecast(pipe: Pipeline, frame: pd.DataFrame, rows: int, *, seed: int = 0, min_margin: float = 0.0) -> Estimate:
     """The forecast of a run of ``rows`` rows from a sample's result ``frame``."""
     steps = _steps(pipe)
-    prices = {step: price_of(llm) for step, llm in steps}
+    prices = {step: _step_price(pipe, step, llm) for step, llm in steps}
     prompt = sum((_column(frame, f"{step}_prompt_tokens") for step, _ in steps), np.zeros(len(frame)))
     completion = sum((_column(frame, f"{step}_completion_tokens") for step, _ in steps), np.zeros(len(frame)))
     tokens, tokens_low, tokens_high = total_interval(prompt + completion, rows)
