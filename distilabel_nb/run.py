@@ -20,8 +20,8 @@ from distilabel_nb.errors import without_machinery
 from distilabel_nb.rich_repr import HTMLRepr
 
 EventKind = Literal[
-    "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "warning", "finished", "cancelled",
-    "failed"
+    "started", "dry_run_passed", "row_started", "answers_generated", "row_generated", "row_labelled", "row_done",
+    "warning", "finished", "cancelled", "failed"
 ]
 Status = Literal["pending", "running", "finished", "cancelled", "failed"]
 
@@ -34,9 +34,14 @@ class RunEvent:
         kind: What happened.
         row: The input position of the row concerned, if any.
         failed: Whether that step failed for the row.
-        tokens: Tokens used by that step (prompt + completion).
+        tokens: Tokens used by that step (prompt + completion), cached answers' too.
         error: The error text, when ``failed``; the warning's text for a ``warning``.
         elapsed: Seconds since the run started.
+        prompt_tokens: Prompt tokens of the step's calls sent in this run.
+        completion_tokens: Completion tokens of the step's calls sent in this run.
+        cost: Dollars the step's calls cost (0 from the cache), ``None`` when the price is unknown.
+        source: The generator concerned (its name), for ``answers_generated``: one
+            generator's answers to the row are in (a run with several generators).
     """
 
     kind: EventKind
@@ -45,11 +50,23 @@ class RunEvent:
     tokens: int = 0
     error: str | None = None
     elapsed: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
+    source: str | None = None
 
 
 @dataclass
 class RunState(HTMLRepr):
-    """Counters of a run, updated from its events. Read a copy with ``run.state``."""
+    """Counters of a run, updated from its events. Read a copy with ``run.state``.
+
+    ``tokens`` counts every answer's tokens, cached ones too; ``prompt_tokens``,
+    ``completion_tokens`` and ``cost`` (dollars) the calls sent in this run. ``cost`` is
+    ``None`` once a call's price is unknown (:mod:`distilabel_nb.pricing`).
+
+    With several generators, ``generators`` names them, and ``generated_by`` and
+    ``generation_failures_by`` count each one's rows answered and failed.
+    """
 
     total_rows: int = 0
     has_generator: bool = True
@@ -64,16 +81,28 @@ class RunState(HTMLRepr):
     status: Status = "pending"
     error: str | None = None
     elapsed: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
     #: What went wrong without stopping the run (e.g. the cache could not be written), each said once.
     warnings: tuple[str, ...] = ()
+    generators: tuple[str, ...] = ()
+    generated_by: dict[str, int] = field(default_factory=dict)
+    generation_failures_by: dict[str, int] = field(default_factory=dict)
 
     def apply(self, event: RunEvent) -> None:
         self.elapsed = event.elapsed
         self.tokens += event.tokens
+        self.prompt_tokens += event.prompt_tokens
+        self.completion_tokens += event.completion_tokens
+        self.cost = None if self.cost is None or event.cost is None else self.cost + event.cost
         if event.kind == "started":
             self.status = "running"
         elif event.kind == "row_started":
             self.started += 1
+        elif event.kind == "answers_generated" and event.source is not None:
+            self.generated_by[event.source] = self.generated_by.get(event.source, 0) + 1
+            self.generation_failures_by[event.source] = self.generation_failures_by.get(event.source, 0) + event.failed
         elif event.kind == "row_generated":
             self.generated += 1
             self.generation_failures += event.failed
@@ -87,6 +116,10 @@ class RunState(HTMLRepr):
         elif event.kind in ("finished", "cancelled", "failed"):
             self.status = {"finished": "finished", "cancelled": "cancelled", "failed": "failed"}[event.kind]
             self.error = event.error
+
+    def copy(self) -> "RunState":
+        """A snapshot that later events do not change."""
+        return replace(self, generated_by=dict(self.generated_by), generation_failures_by=dict(self.generation_failures_by))
 
     @property
     def in_flight(self) -> int:
@@ -107,6 +140,13 @@ class RunState(HTMLRepr):
         return (self.total_rows - self.done) / rate if rate > 0 else None
 
     @property
+    def projected_cost(self) -> float | None:
+        """The cost of the whole run at the cost per row so far (``None`` before a row is done or without a price)."""
+        if self.cost is None or not self.done:
+            return None
+        return self.cost / self.done * self.total_rows
+
+    @property
     def is_over(self) -> bool:
         return self.status in ("finished", "cancelled", "failed")
 
@@ -121,8 +161,10 @@ class Run(HTMLRepr):
         >>> df = run.wait()                        # doctest: +SKIP
     """
 
-    def __init__(self, total_rows: int, has_generator: bool, has_labeller: bool, build_frame: Callable[[dict[int, dict]], pd.DataFrame]):
-        self._state = RunState(total_rows=total_rows, has_generator=has_generator, has_labeller=has_labeller)
+    def __init__(self, total_rows: int, has_generator: bool, has_labeller: bool, build_frame: Callable[[dict[int, dict]], pd.DataFrame],
+                 generators: tuple[str, ...] = ()):
+        self._state = RunState(total_rows=total_rows, has_generator=has_generator, has_labeller=has_labeller,
+                               generators=tuple(generators))
         self._lock = threading.Lock()
         self._rows: dict[int, dict[str, Any]] = {}
         self._listeners: list[Callable[[RunEvent], None]] = []
@@ -134,8 +176,10 @@ class Run(HTMLRepr):
         self.future: concurrent.futures.Future | None = None
 
     # -- written by the pipeline (on the runtime thread) --
-    def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None) -> RunEvent:
-        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started)
+    def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None,
+             prompt_tokens: int = 0, completion_tokens: int = 0, cost: float | None = 0.0, source: str | None = None) -> RunEvent:
+        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started, prompt_tokens, completion_tokens, cost,
+                         source)
         with self._lock:
             self._state.apply(event)
             listeners, queues = list(self._listeners), list(self._queues)
@@ -161,7 +205,7 @@ class Run(HTMLRepr):
     def state(self) -> RunState:
         """A snapshot copy of the counters."""
         with self._lock:
-            return replace(self._state)
+            return self._state.copy()
 
     def subscribe(self, listener: Callable[[RunEvent], None]) -> None:
         """Call ``listener(event)`` for every later event (on the runtime thread)."""

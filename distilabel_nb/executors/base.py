@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from distilabel_nb.errors import InvalidArgument
+from distilabel_nb.shuffle import check_options
 
 if TYPE_CHECKING:
     from distilabel_nb.pipeline import Pipeline
@@ -55,6 +56,10 @@ class RunOptions:
     client: Any = None
     npartitions: int | None = None
     as_pandas: bool | None = None
+    max_cost: float | None = None
+    max_tokens: int | None = None
+    shuffle_before_labelling: bool = True
+    seed: int = 0
 
     def __post_init__(self) -> None:
         _count("num_generations", self.num_generations, "the answers written per row")
@@ -62,6 +67,15 @@ class RunOptions:
         _count("npartitions", self.npartitions, "the partitions to split the dataset into", optional=True)
         if self.as_pandas is not None and not isinstance(self.as_pandas, bool):
             raise InvalidArgument(f"Invalid as_pandas={self.as_pandas!r}: pass True, False or None")
+        check_options(self.shuffle_before_labelling, self.seed)
+        for name, value in (("max_cost", self.max_cost), ("max_tokens", self.max_tokens)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                unit = "dollars" if name == "max_cost" else "tokens"
+                raise InvalidArgument(f"Invalid {name}={value!r}: pass a number > 0 (the {unit} the run may spend), or None")
+
+    def budget(self) -> list[str]:
+        """The budget options that were given (``max_cost``, ``max_tokens``)."""
+        return [name for name in ("max_cost", "max_tokens") if getattr(self, name) is not None]
 
     def dask_only(self) -> list[str]:
         """The Dask-only options that were given."""

@@ -23,7 +23,7 @@ from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.schema import Scale, task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
-ErrorKind = Literal["input", "call", "unavailable", "parse"]
+ErrorKind = Literal["input", "call", "unavailable", "parse", "budget"]
 
 
 class BackendUnavailable(RuntimeError):
