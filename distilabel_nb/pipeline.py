@@ -81,6 +81,10 @@ class Pipeline(HTMLRepr):
             return []
         return LABELLING_COLUMNS + list(self.labeller.task.output_args_names) + ["labelling_error"]
 
+    def usage_columns(self) -> list[str]:
+        """Each step's tokens, cost, latency and whether the cache answered (:data:`schema.USAGE_COLUMNS`)."""
+        return (list(schema.GENERATION_USAGE) if self.generator else []) + (list(schema.LABELLING_USAGE) if self.labeller else [])
+
     def required_columns(self) -> list[str]:
         """Dataset columns the run needs: the generator's inputs, and the labeller's that the generator does not make."""
         return schema.required_inputs(*self._tasks())
@@ -146,7 +150,7 @@ class Pipeline(HTMLRepr):
             index_name: The name of the dataset's index (a list of names for a MultiIndex).
             column_labels: The dataset's own column labels by their text (for columns named ``0`` or ``1.5``).
         """
-        all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns()))
+        all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns() + self.usage_columns()))
         result_schema = self.result_schema(columns)
 
         def build(rows: dict[int, dict[str, Any]]) -> pd.DataFrame:
@@ -164,7 +168,8 @@ class Pipeline(HTMLRepr):
 
     # -- runs --
     def start(self, dataset: Any, num_generations: int = 1, batch_size: int | None = None, skip_dry_run: bool = False,
-              *, client: Any = None, npartitions: int | None = None) -> Run:
+              *, client: Any = None, npartitions: int | None = None, max_cost: float | None = None,
+              max_tokens: int | None = None) -> Run:
         """Start a run in the background and return its :class:`~distilabel_nb.run.Run` handle.
 
         Checks the dataset's columns and the arguments before any model call.
@@ -176,7 +181,8 @@ class Pipeline(HTMLRepr):
             (3, 10)
         """
         try:
-            return self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions))
+            return self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions,
+                                                   max_cost=max_cost, max_tokens=max_tokens))
         except UserError as error:
             raise error.with_traceback(None) from None  # the checks' frames say nothing to the user
 
@@ -196,6 +202,8 @@ class Pipeline(HTMLRepr):
         client: Any = None,
         npartitions: int | None = None,
         as_pandas: bool | None = None,
+        max_cost: float | None = None,
+        max_tokens: int | None = None,
     ) -> pd.DataFrame:
         """Run the dataset through the pipeline and return one row per input row.
 
@@ -215,6 +223,11 @@ class Pipeline(HTMLRepr):
             as_pandas: On Dask, return pandas (the default for non-Dask datasets) instead
                 of a dask DataFrame whose partitions stay on the workers (the default for
                 dask DataFrames).
+            max_cost: A budget in dollars: no call is sent that could take the run over it
+                (the calls in flight counted); the rows left unsent say so in their error
+                column, and a later run with a larger budget goes on from the cache
+                (docs/cost.md). Needs the LLMs' prices.
+            max_tokens: A budget in tokens (prompt + completion), kept the same way.
 
         Returns:
             The input columns plus the generation and labelling columns, in input order.
@@ -232,7 +245,8 @@ class Pipeline(HTMLRepr):
         """
         bars = ProgressBars(sys.stderr, display_progress_bar)  # the stream of before the run: see ProgressBars
         try:
-            run = self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions, as_pandas))
+            run = self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions, as_pandas,
+                                                  max_cost, max_tokens))
             try:
                 bars.follow(run)
                 result = run.result()

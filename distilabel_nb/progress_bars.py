@@ -3,7 +3,9 @@
 ``tqdm.auto`` draws them: text in a terminal, widgets in a notebook. They read the run's
 :class:`~distilabel_nb.run.RunState` a few times a second, for a local run and a Dask
 run alike. A step's bar stops its clock when the step is over (the generating bar does
-not keep counting while the labeller finishes).
+not keep counting while the labeller finishes), and a step that had failures ends amber
+with their count (``failed=3``): in a notebook the widget's ``"warning"`` style, in a
+terminal the bar's colour, never the plain green of a step where every row went through.
 
 Example:
     >>> import sys
@@ -21,12 +23,23 @@ from distilabel_nb.run import Run, RunState
 
 #: Seconds between two looks at the run's state.
 POLL_SECONDS = 0.1
+#: The colour of a text bar whose step had failures (amber: "finished with failures").
+FAILURES_COLOUR = "#e06c00"
+#: The style of a notebook bar whose step had failures (ipywidgets' amber).
+FAILURES_STYLE = "warning"
 
 
-@functools.cache
 def _bar_class() -> type:
     """A ``tqdm.auto`` bar whose clock can be stopped (tqdm is imported on first use)."""
     from tqdm.auto import tqdm
+
+    return stoppable(tqdm)
+
+
+@functools.cache
+def stoppable(tqdm: type) -> type:
+    """``tqdm`` (a front: ``tqdm.std.tqdm``, ``tqdm.notebook.tqdm``) with a clock that can be
+    stopped and an amber end for a step that had failures."""
 
     class StoppableBar(tqdm):
         stopped_at: float | None = None  # the elapsed seconds shown once the step is over
@@ -38,10 +51,26 @@ def _bar_class() -> type:
                 shown["elapsed"] = self.stopped_at
             return shown
 
+        failed = 0  # rows of this step that failed
+
         def stop_clock(self) -> None:
             if self.stopped_at is None:
                 self.stopped_at = super().format_dict["elapsed"]
+                if self.failed:
+                    self._show_failures()
                 self.refresh()
+
+        def _show_failures(self) -> None:
+            container = getattr(self, "container", None)  # a notebook bar: (label, bar, text) widgets
+            if container is not None:
+                container.children[-2].bar_style = FAILURES_STYLE
+            else:
+                self.colour = FAILURES_COLOUR
+
+        def close(self) -> None:
+            super().close()  # a notebook bar turns green (or red, when the step did not end) here
+            if self.failed and self.stopped_at is not None:
+                self._show_failures()
 
     return StoppableBar
 
@@ -86,7 +115,8 @@ class ProgressBars:
         self.show(run.state)
 
     def show(self, state: RunState) -> None:
-        """Bring the bars to ``state``; a step whose every row is through stops its clock."""
+        """Bring the bars to ``state``; a step whose every row is through stops its clock
+        (and turns amber if some of its rows failed)."""
         self._open(state)
         failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
         for counter, bar in self.bars.items():
@@ -95,6 +125,7 @@ class ProgressBars:
             if state.warnings:
                 postfix["warning"] = _short(state.warnings[-1])
             if done != bar.n or postfix != getattr(bar, "shown_postfix", {}):
+                bar.failed = failures[counter]
                 if postfix:
                     bar.set_postfix(postfix, refresh=False)
                     bar.shown_postfix = postfix

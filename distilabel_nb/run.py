@@ -34,9 +34,12 @@ class RunEvent:
         kind: What happened.
         row: The input position of the row concerned, if any.
         failed: Whether that step failed for the row.
-        tokens: Tokens used by that step (prompt + completion).
+        tokens: Tokens used by that step (prompt + completion), cached answers' too.
         error: The error text, when ``failed``; the warning's text for a ``warning``.
         elapsed: Seconds since the run started.
+        prompt_tokens: Prompt tokens of the step's calls sent in this run.
+        completion_tokens: Completion tokens of the step's calls sent in this run.
+        cost: Dollars the step's calls cost (0 from the cache), ``None`` when the price is unknown.
     """
 
     kind: EventKind
@@ -45,11 +48,19 @@ class RunEvent:
     tokens: int = 0
     error: str | None = None
     elapsed: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
 
 
 @dataclass
 class RunState(HTMLRepr):
-    """Counters of a run, updated from its events. Read a copy with ``run.state``."""
+    """Counters of a run, updated from its events. Read a copy with ``run.state``.
+
+    ``tokens`` counts every answer's tokens, cached ones too; ``prompt_tokens``,
+    ``completion_tokens`` and ``cost`` (dollars) the calls sent in this run. ``cost`` is
+    ``None`` once a call's price is unknown (:mod:`distilabel_nb.pricing`).
+    """
 
     total_rows: int = 0
     has_generator: bool = True
@@ -64,12 +75,18 @@ class RunState(HTMLRepr):
     status: Status = "pending"
     error: str | None = None
     elapsed: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
     #: What went wrong without stopping the run (e.g. the cache could not be written), each said once.
     warnings: tuple[str, ...] = ()
 
     def apply(self, event: RunEvent) -> None:
         self.elapsed = event.elapsed
         self.tokens += event.tokens
+        self.prompt_tokens += event.prompt_tokens
+        self.completion_tokens += event.completion_tokens
+        self.cost = None if self.cost is None or event.cost is None else self.cost + event.cost
         if event.kind == "started":
             self.status = "running"
         elif event.kind == "row_started":
@@ -107,6 +124,13 @@ class RunState(HTMLRepr):
         return (self.total_rows - self.done) / rate if rate > 0 else None
 
     @property
+    def projected_cost(self) -> float | None:
+        """The cost of the whole run at the cost per row so far (``None`` before a row is done or without a price)."""
+        if self.cost is None or not self.done:
+            return None
+        return self.cost / self.done * self.total_rows
+
+    @property
     def is_over(self) -> bool:
         return self.status in ("finished", "cancelled", "failed")
 
@@ -134,8 +158,9 @@ class Run(HTMLRepr):
         self.future: concurrent.futures.Future | None = None
 
     # -- written by the pipeline (on the runtime thread) --
-    def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None) -> RunEvent:
-        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started)
+    def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None,
+             prompt_tokens: int = 0, completion_tokens: int = 0, cost: float | None = 0.0) -> RunEvent:
+        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started, prompt_tokens, completion_tokens, cost)
         with self._lock:
             self._state.apply(event)
             listeners, queues = list(self._listeners), list(self._queues)

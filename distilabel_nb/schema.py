@@ -53,6 +53,14 @@ LABELLING_PROVENANCE = (LABELLING_MODEL, LABELLING_PROMPT, RAW_LABELLING_RESPONS
 PROVENANCE_COLUMNS = GENERATION_PROVENANCE + LABELLING_PROVENANCE
 ERROR_COLUMNS = (GENERATION_ERROR, LABELLING_ERROR)
 
+#: What each step's calls used, per row: tokens, cost in dollars (``NaN`` when the price is
+#: unknown; 0 for an answer from the cache), wall seconds, and whether the cache answered.
+USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "cost", "latency_s", "cached")
+GENERATION_USAGE = tuple(f"generation_{name}" for name in USAGE_FIELDS)
+LABELLING_USAGE = tuple(f"labelling_{name}" for name in USAGE_FIELDS)
+GENERATION_COST, LABELLING_COST = "generation_cost", "labelling_cost"
+USAGE_COLUMNS = GENERATION_USAGE + LABELLING_USAGE
+
 _SCORE_NAME = re.compile(r"rating|score|grade", re.IGNORECASE)
 
 
@@ -178,7 +186,7 @@ class ResultSchema:
         labelled: The labeller's output columns (scores, rationales, …).
         provenance: Model names, prompts as sent and raw answers.
         errors: ``generation_error`` and ``labelling_error``: the reason a row's step failed.
-        usage: Token and cost columns (none yet).
+        usage: Token, cost, latency and cache columns of each step (:data:`USAGE_COLUMNS`).
         scores: Each score column and its scale, from the labeller's task.
         rated: The column of texts the scores are aligned with (``generations``).
         tasks: The task of each role, e.g. ``{"labeller": "JudgeLMTask"}``.
@@ -271,16 +279,19 @@ def for_tasks(inputs: Sequence[str], generator: Any = None, labeller: Any = None
     """
     provenance: list[str] = []
     errors: list[str] = []
+    usage: list[str] = []
     tasks: dict[str, str] = {}
     scores: dict[str, Scale] = {}
     rated = None
     if generator is not None:
         provenance += GENERATION_PROVENANCE
         errors.append(GENERATION_ERROR)
+        usage += GENERATION_USAGE
         tasks["generator"] = generator.name
     if labeller is not None:
         provenance += LABELLING_PROVENANCE
         errors.append(LABELLING_ERROR)
+        usage += LABELLING_USAGE
         tasks["labeller"] = labeller.name
         scores = task_scales(labeller)
         rated = getattr(labeller, "texts_input", None) if scores else None
@@ -288,7 +299,7 @@ def for_tasks(inputs: Sequence[str], generator: Any = None, labeller: Any = None
         inputs=_names(inputs),
         generated=_names(generator.output_args_names) if generator is not None else (),
         labelled=_names(labeller.output_args_names) if labeller is not None else (),
-        provenance=tuple(provenance), errors=tuple(errors), scores=scores, rated=rated, tasks=tasks,
+        provenance=tuple(provenance), errors=tuple(errors), usage=tuple(usage), scores=scores, rated=rated, tasks=tasks,
     )
 
 
@@ -342,18 +353,20 @@ def of(frame: pd.DataFrame) -> ResultSchema:
         return schema
     extra = guess(frame[[c for c in frame.columns if str(c) in rest]])
     return ResultSchema(schema.inputs + extra.inputs, schema.generated, schema.labelled + extra.labelled,
-                        schema.provenance + extra.provenance, schema.errors + extra.errors, schema.usage,
+                        schema.provenance + extra.provenance, schema.errors + extra.errors, schema.usage + extra.usage,
                         {**schema.scores, **extra.scores}, schema.rated, schema.tasks)
 
 
 def guess(frame: pd.DataFrame) -> ResultSchema:
     """A schema read from column names and values, for a frame without one."""
-    inputs, provenance, errors = [], [], []
+    inputs, provenance, errors, usage = [], [], [], []
     scores: dict[str, Scale] = {}
     for label in frame.columns:
         name = str(label)
         if name in PROVENANCE_COLUMNS:
             provenance.append(name)
+        elif name in USAGE_COLUMNS:
+            usage.append(name)
         elif is_error_column(name):
             errors.append(name)
         elif looks_like_score(name) and (values := _score_values(frame[label])) is not None:
@@ -361,7 +374,7 @@ def guess(frame: pd.DataFrame) -> ResultSchema:
         else:
             inputs.append(name)
     rated = GENERATIONS if scores and GENERATIONS in frame.columns else None
-    return ResultSchema(inputs=tuple(inputs), provenance=tuple(provenance), errors=tuple(errors),
+    return ResultSchema(inputs=tuple(inputs), provenance=tuple(provenance), errors=tuple(errors), usage=tuple(usage),
                         labelled=tuple(scores), scores=scores, rated=rated, guessed=True)
 
 

@@ -85,13 +85,16 @@ def test_openai_refuses_the_samplers_its_api_has_no_field_for(name, value, flag)
 def test_new_samplers_leave_the_cache_keys_of_calls_that_do_not_set_them():
     llm = LlamaCppLLM(task=TextGenerationTask(), temperature=0.2, seed=5)
     call = llm.prepare({"input": "Name a colour."}, num_generations=2)
-    shared = GenerationParams(temperature=0.2, seed=5).model_dump()  # the params every key held before
+    # the params every key held before (a price is not sent, and stays out of the key)
+    shared = GenerationParams(temperature=0.2, seed=5).model_dump(exclude={"price"})
     before = [CallCache.key(backend="llama.cpp", model=llm.model_identity, prompt=call.prompt_used, params=shared,
                             index=i) for i in range(2)]
     assert call.keys == before
     with_top_k = LlamaCppLLM(task=TextGenerationTask(), temperature=0.2, seed=5, top_k=40)
     assert with_top_k.prepare({"input": "Name a colour."}, num_generations=2).keys[0] != before[0]
-    assert set(LlamaCppParams().key_fields()) == set(GenerationParams.model_fields)
+    assert set(LlamaCppParams().key_fields()) == set(GenerationParams.model_fields) - {"price"}
+    assert LlamaCppLLM(task=TextGenerationTask(), temperature=0.2, seed=5, price={"input": 1, "output": 1}).prepare(
+        {"input": "Name a colour."}, num_generations=2).keys == before
 
 
 def _answers(**params) -> list[str]:

@@ -166,12 +166,17 @@ def test_run_with_the_bundled_model_generates_and_labels():
 
     result = panel.wait(timeout=240)
     assert list(result.index) == [0, 1] and len(result) == 2
-    assert result["generations"].map(lambda g: isinstance(g, list) and len(g) == 1 and bool(g[0])).all()
+    # the defaults make preference data: two answers per row, rated by a labeller at temperature 0
+    assert panel.generator.num_generations.value == 2 and panel.labeller.temperature.value == 0.0
+    assert result["generations"].map(lambda g: isinstance(g, list) and len(g) == 2 and bool(g[0])).all()
     assert set(result["labelling_model"]) == {"SmolLM2-135M-Instruct"}
     assert {"rating", "rationale", "labelling_error", "generation_error"} <= set(result.columns)
 
-    for bar in (panel.progress.generation_bar, panel.progress.labelling_bar):
-        assert (bar.value, bar.max, bar.bar_style) == (2, 2, "success")
+    state = panel.current_run.state
+    for bar, failures in ((panel.progress.generation_bar, state.generation_failures),
+                          (panel.progress.labelling_bar, state.labelling_failures)):
+        # green when every row went through; amber ("finished with failures") otherwise
+        assert (bar.value, bar.max, bar.bar_style) == (2, 2, "warning" if failures else "success")
     assert _status(panel) == ("finished", "1")
     assert not panel.running and not panel.run_button.disabled and panel.stop_button.disabled
     assert not panel.export_button.disabled

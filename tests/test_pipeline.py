@@ -18,6 +18,8 @@ GOOD_RATINGS = "#### Output for Text 1\nRating: 4\nRationale: good\n#### Output 
 INPUT_COLUMNS = ["input", "id"]
 GENERATION = ["generation_model", "generation_prompt", "raw_generation_responses", "generations", "generation_error"]
 LABELLING = ["labelling_model", "labelling_prompt", "raw_labelling_response", "rating", "rationale", "labelling_error"]
+USAGE = [f"{step}_{name}" for step in ("generation", "labelling")
+         for name in ("prompt_tokens", "completion_tokens", "cost", "latency_s", "cached")]
 
 
 def rows(n):
@@ -32,7 +34,7 @@ def test_generator_and_labeller_columns_and_values(scripted_llm):
     generator = scripted_llm(TextGenerationTask(), lambda p, i: f"{user_text(p)} -> answer {i}", name="gen")
     labeller = scripted_llm(UltraFeedbackTask(), lambda p, i: GOOD_RATINGS, name="judge")
     df = Pipeline(generator=generator, labeller=labeller).generate(rows(3), num_generations=2, display_progress_bar=False)
-    assert list(df.columns) == INPUT_COLUMNS + GENERATION + LABELLING
+    assert list(df.columns) == INPUT_COLUMNS + GENERATION + LABELLING + USAGE
     assert list(df["id"]) == [0, 1, 2]
     row = df.iloc[1]
     assert row["generations"] == ["question 1 -> answer 0", "question 1 -> answer 1"]
@@ -101,7 +103,7 @@ def test_labeller_only_pipeline_needs_generations_column(scripted_llm):
     with pytest.raises(ValueError, match=r"missing column\(s\) \['generations'\]"):
         Pipeline(labeller=labeller).generate([{"input": "q"}], display_progress_bar=False)
     df = Pipeline(labeller=labeller).generate([{"input": "q", "generations": ["a", "b"]}], display_progress_bar=False)
-    assert list(df.columns) == ["input", "generations"] + LABELLING
+    assert list(df.columns) == ["input", "generations"] + LABELLING + USAGE[5:]
     assert df.loc[0, "rating"] == [4.0, 2.0]
 
 
@@ -164,10 +166,10 @@ def test_unsupported_dataset_type(scripted_llm):
 
 def test_empty_dataset_gives_an_empty_frame_with_the_right_columns(scripted_llm):
     df = Pipeline(generator=scripted_llm(TextGenerationTask())).generate(pd.DataFrame({"input": []}), display_progress_bar=False)
-    assert len(df) == 0 and list(df.columns) == ["input"] + GENERATION
+    assert len(df) == 0 and list(df.columns) == ["input"] + GENERATION + USAGE[:5]
     generator, labeller = scripted_llm(TextGenerationTask()), scripted_llm(UltraFeedbackTask())
     df = Pipeline(generator=generator, labeller=labeller).generate(pd.DataFrame({"input": []}), display_progress_bar=False)
-    assert len(df) == 0 and list(df.columns) == ["input"] + GENERATION + LABELLING
+    assert len(df) == 0 and list(df.columns) == ["input"] + GENERATION + LABELLING + USAGE
     assert generator.history == [] and labeller.history == []
 
 

@@ -18,13 +18,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from distilabel_nb.cells import is_missing
+from distilabel_nb.cells import duration, is_missing
 from distilabel_nb.cells import plain as scalar_text
 from distilabel_nb.display.html import stylesheet
 from distilabel_nb.display.markup import escape, rating
 
 #: Longest text shown in one table cell before it is cut (full text is in ``panel.result``).
 CELL_CHARS = 160
+#: Longest text of a cell in the Data tab's preview of the first rows.
+PREVIEW_CHARS = 90
 
 
 def style() -> str:
@@ -132,21 +134,37 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]], wid
     return f'<table class="{escape(css_class)}">{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def data_head(frame: pd.DataFrame, rows: int = 5) -> str:
-    """The first rows of a dataset, every cell escaped and cut."""
+def data_head(frame: pd.DataFrame, rows: int = 5, columns: Sequence[str] | None = None,
+              cell_chars: int = PREVIEW_CHARS) -> str:
+    """The first rows of a dataset, numbered by their index labels, every cell escaped and cut.
+
+    Args:
+        frame: The dataset.
+        rows: How many of its first rows.
+        columns: The columns to show (default: all); the others are named under the table.
+        cell_chars: Longest text of a cell.
+    """
     if frame.empty:
         return '<div class="dnb-empty">This dataset has no rows.</div>'
+    shown = list(frame.columns) if columns is None else [c for c in columns if c in frame.columns]
     head = frame.head(rows)
     body = []
-    for position, (_, record) in enumerate(head.iterrows()):
-        cells = [("dnb-num", str(position + 1))]
-        for column in head.columns:
+    for label, record in head.iterrows():
+        cells = [("dnb-num", escape(label))]
+        for column in shown:
             text = plain(record[column])
-            cells.append(("dnb-none", "—") if not text else ("", escape(shorten(text, 120))))
+            cells.append(("dnb-none", "—") if not text else ("", escape(shorten(text, cell_chars))))
         body.append(cells)
+    notes = []
     more = len(frame) - len(head)
-    footer = f'<div class="dnb-hint">… and {more:,} more row{"s" if more != 1 else ""}</div>' if more > 0 else ""
-    return table(["#", *map(str, head.columns)], body) + footer
+    if more > 0:
+        notes.append(f"… and {more:,} more row{'s' if more != 1 else ''}")
+    hidden = [str(c) for c in frame.columns if c not in shown]
+    if hidden:
+        listed = ", ".join(hidden[:6]) + (f" and {len(hidden) - 6} more" if len(hidden) > 6 else "")
+        notes.append(f"{len(hidden)} more column{'s' if len(hidden) != 1 else ''} not shown: {listed}")
+    footer = f'<div class="dnb-hint">{escape(" · ".join(notes))}</div>' if notes else ""
+    return table(["#", *map(str, shown)], body, css_class="dnb-table dnb-head") + footer
 
 
 # -- prompt preview --
@@ -182,9 +200,10 @@ def ratings_html(value: Any, scale: tuple[float, float] | None = None) -> str:
     return escape(shorten(plain(value)))
 
 
-def live_table(frame: pd.DataFrame, positions: Sequence[int], columns: Sequence[tuple[str, str]],
+def live_table(frame: pd.DataFrame, row_labels: Sequence[Any], columns: Sequence[tuple[str, str]],
                error_columns: Sequence[str], scales: Mapping[str, tuple[float, float]] | None = None) -> str:
-    """The latest finished rows (``positions``: their input positions, newest first).
+    """The latest finished rows, newest first, numbered by ``row_labels`` (their labels in
+    ``panel.result``'s index, which are the dataset's).
 
     ``columns`` are ``(name, kind)`` pairs, kind ``"text"`` or ``"rating"`` (shown as rating
     badges, on the column's ``(low, high)`` from ``scales`` when it is known).
@@ -194,8 +213,8 @@ def live_table(frame: pd.DataFrame, positions: Sequence[int], columns: Sequence[
     headers = ["#", *(name for name, _ in columns), "error"]
     widths = ["40px"] + ["96px" if kind == "rating" else "" for _, kind in columns] + ["22%"]
     body = []
-    for position, (_, record) in zip(positions, frame.iterrows()):
-        cells = [("dnb-num", str(position + 1))]
+    for label, (_, record) in zip(row_labels, frame.iterrows()):
+        cells = [("dnb-num", escape(label))]
         for name, kind in columns:
             value = record.get(name)
             if kind == "rating":
@@ -220,5 +239,11 @@ def stats(items: Sequence[tuple[str, str, bool]]) -> str:
     ) + "</div>"
 
 
-def count(done: int, total: int) -> str:
-    return f'<span class="dnb-count"><b>{done:,}</b> / {total:,}</span>'
+def count(done: int, total: int, failed: int = 0, seconds: float | None = None) -> str:
+    """"3 / 4" beside a step's bar, then "· 1 failed" (amber) and, once the step is over, "· in 0:04"."""
+    parts = [f"<b>{done:,}</b> / {total:,}"]
+    if failed:
+        parts.append(f'<span class="dnb-count-failed">{failed:,} failed</span>')
+    if seconds is not None:
+        parts.append(f"in {escape(duration(seconds, clock=True))}")
+    return f'<span class="dnb-count">{" · ".join(parts)}</span>'

@@ -60,6 +60,8 @@ class RunOptions:
     client: Any = None
     npartitions: int | None = None
     as_pandas: bool | None = None
+    max_cost: float | None = None
+    max_tokens: int | None = None
 
     def __post_init__(self) -> None:
         for name, meaning in (("num_generations", "the answers written per row"),
@@ -70,6 +72,14 @@ class RunOptions:
             raise InvalidArgument(f"Invalid skip_dry_run={self.skip_dry_run!r}: pass True or False")
         if self.as_pandas is not None and not isinstance(self.as_pandas, bool):
             raise InvalidArgument(f"Invalid as_pandas={self.as_pandas!r}: pass True, False or None")
+        for name, value in (("max_cost", self.max_cost), ("max_tokens", self.max_tokens)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                unit = "dollars" if name == "max_cost" else "tokens"
+                raise InvalidArgument(f"Invalid {name}={value!r}: pass a number > 0 (the {unit} the run may spend), or None")
+
+    def budget(self) -> list[str]:
+        """The budget options that were given (``max_cost``, ``max_tokens``)."""
+        return [name for name in ("max_cost", "max_tokens") if getattr(self, name) is not None]
 
     def dask_only(self) -> list[str]:
         """The Dask-only options that were given."""

@@ -100,7 +100,7 @@ def _as_dask_dataframe(dataset: Any, client: "Client", npartitions: int | None) 
 
 def _meta(pipe: Pipeline, ddf: "dd.DataFrame") -> pd.DataFrame:
     """The empty result: the input columns with the dask DataFrame's dtypes, then the added columns as objects."""
-    added = pipe.generated_columns() + pipe.labelled_columns()
+    added = pipe.generated_columns() + pipe.labelled_columns() + pipe.usage_columns()
     columns = list(dict.fromkeys([*ddf.columns, *added]))
     empty = ddf._meta
     meta = pd.DataFrame(
@@ -128,6 +128,10 @@ class DaskExecutor(Executor):
         return options.client is not None or is_dask_dataframe(dataset)
 
     def start(self, pipe: Pipeline, dataset: Any, options: RunOptions) -> DaskRun:
+        if options.budget():
+            raise InvalidArgument(f"{' and '.join(options.budget())} {'is' if len(options.budget()) == 1 else 'are'} not "
+                                  "supported on Dask runs yet: run on this machine (no client=) to keep a budget, "
+                                  "or leave it out")
         require_dask()
         import dask
 

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pandas as pd
 
 from distilabel_nb import runtime
 from distilabel_nb.breaker import Breaker
+from distilabel_nb.budget import Meter
 from distilabel_nb.cache import CallCache
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import DryRunError, InvalidArgument
 from distilabel_nb.executors.base import Executor, RunOptions
 from distilabel_nb.llms.base import LLM, LLMOutput, PreparedCall
 from distilabel_nb.run import Run
+from distilabel_nb.usage import StepUsage
 
 if TYPE_CHECKING:
     from distilabel_nb.pipeline import Pipeline
@@ -57,9 +59,11 @@ class LocalExecutor(Executor):
             index_name = list(index.names) if isinstance(index, pd.MultiIndex) else index.name
             if not all(isinstance(c, str) for c in dataset.columns):  # given back under the names they had
                 column_labels = {str(c): c for c in dataset.columns}
+        meter = Meter(options.max_cost, options.max_tokens)
+        meter.check([llm for llm in (pipe.generator, pipe.labeller) if llm is not None])
         run = Run(len(records), pipe.generator is not None, pipe.labeller is not None,
                   pipe.frame_builder(columns, labels, index_name, column_labels))
-        rows = _Rows(pipe, run, options.num_generations)
+        rows = _Rows(pipe, run, options.num_generations, meter)
         run.future = runtime.submit(rows.stream(records, batch_size, options.skip_dry_run))
         return run
 
@@ -74,10 +78,6 @@ def cache_warning(cache: CallCache, during: bool) -> str:
             "DISTILABEL_NB_CACHE_DIR (or cache=CallCache(path)) at a writable folder")
 
 
-def _tokens(outputs: Iterable[LLMOutput]) -> int:
-    return sum(o.usage.get("prompt_tokens", 0) + o.usage.get("completion_tokens", 0) for o in outputs)
-
-
 @dataclass
 class _RowWork:
     """One row on its way through the pipeline: what is known so far."""
@@ -89,6 +89,7 @@ class _RowWork:
     generated: list[LLMOutput] | None = None
     labelling: PreparedCall | None = None
     labelled: LLMOutput | None = None
+    usage: dict[str, StepUsage] = field(default_factory=dict)  # by step: "generation", "labelling"
 
     def __post_init__(self) -> None:
         self.record = dict(self.row)
@@ -97,30 +98,31 @@ class _RowWork:
 class _Rows:
     """A local run's rows through the pipeline's generator, then its labeller."""
 
-    def __init__(self, pipe: Pipeline, run: Run, num_generations: int):
+    def __init__(self, pipe: Pipeline, run: Run, num_generations: int, meter: Meter | None = None):
         self.pipe, self.run, self.num_generations = pipe, run, num_generations
         self.generator, self.labeller = pipe.generator, pipe.labeller
+        self.meter = meter or Meter()
         self._caches = list({id(llm.cache): llm.cache for llm in (self.generator, self.labeller)
                              if llm is not None and llm.cache is not None}.values())
         self._said: set[int] = set()  # the caches whose failed write was said
         self._llms = list({id(llm): llm for llm in (self.generator, self.labeller) if llm is not None}.values())
         self._breakers = {id(llm): Breaker() for llm in self._llms}
 
-    async def _ask(self, llm: LLM, call: PreparedCall) -> list[LLMOutput]:
-        """``llm.acomplete(call)``, unless the breaker of ``llm`` is open: then the reason, without a call."""
+    async def _ask(self, llm: LLM, call: PreparedCall) -> tuple[list[LLMOutput], float]:
+        """The call through the budget's meter, unless the breaker of ``llm`` is open: then the reason, without a call."""
         if call.answered:  # the cache (or a bad input) answers: nothing is sent
-            return await llm.acomplete(call)
+            return await self.meter.complete(llm, call)
         breaker = self._breakers[id(llm)]
         if breaker.open:
             message = breaker.not_sent(llm.model_name)
             return [LLMOutput(llm.model_name, call.prompt_used, None, None, error=message, error_kind="unavailable")
-                    for _ in call.answers]
-        outputs = await llm.acomplete(call)
+                    for _ in call.answers], 0.0
+        outputs, latency = await self.meter.complete(llm, call)
         if breaker.record(outputs):
             self.run.emit("warning", error=f"stopped calling {llm.model_name}: {breaker.limit} calls in a row failed "
                           f"({breaker.reason}); the rows not sent yet are marked with it, every finished row is kept")
         self._note_cache()
-        return outputs
+        return outputs, latency
 
     # -- a cache that cannot be written: said once, the answers kept, the writes retried --
     def _note_cache(self) -> None:
@@ -135,22 +137,28 @@ class _Rows:
                 self.run.emit("warning", error=cache_warning(cache, during=False))
 
     # -- a row's steps, shared by rows answered from the cache and rows that call a model --
-    def _take_generation(self, work: _RowWork, outputs: list[LLMOutput]) -> None:
+    def _take_generation(self, work: _RowWork, outputs: list[LLMOutput], latency: float = 0.0) -> None:
+        assert self.generator is not None
         work.generated = outputs
         work.record.update(self.pipe.generation_record(outputs))
+        work.usage["generation"] = used = StepUsage.of(outputs, self.meter.price(self.generator), latency)
+        work.record.update(used.record("generation"))
 
-    def _take_labelling(self, work: _RowWork, output: LLMOutput | None) -> None:
+    def _take_labelling(self, work: _RowWork, output: LLMOutput | None, latency: float = 0.0) -> None:
         """Record the labeller's output, or that there was nothing to label (``None``)."""
+        assert self.labeller is not None
         work.labelled = output
         work.record.update(self.pipe.labelling_record(output))
+        outputs = [output] if output is not None else []
+        work.usage["labelling"] = used = StepUsage.of(outputs, self.meter.price(self.labeller), latency)
+        work.record.update(used.record("labelling"))
 
     def _emit_step(self, work: _RowWork, kind: str) -> None:
         """``row_generated`` or ``row_labelled`` for a step already recorded."""
-        if kind == "row_generated":
-            error, outputs = work.record["generation_error"], work.generated or []
-        else:
-            error, outputs = work.record["labelling_error"], [work.labelled] if work.labelled else []
-        self.run.emit(kind, work.index, failed=error is not None, tokens=_tokens(outputs), error=error)  # type: ignore[arg-type]
+        step = "generation" if kind == "row_generated" else "labelling"
+        error, used = work.record[f"{step}_error"], work.usage.get(step, StepUsage())
+        self.run.emit(kind, work.index, failed=error is not None, tokens=used.tokens, error=error,  # type: ignore[arg-type]
+                      prompt_tokens=used.billed_prompt_tokens, completion_tokens=used.billed_completion_tokens, cost=used.cost)
 
     def _generator_call(self, work: _RowWork) -> PreparedCall:
         assert self.generator is not None
@@ -177,13 +185,17 @@ class _Rows:
                 call = work.generation or self._generator_call(work)
                 if not call.answered:
                     self.generator.look_up([call])
-                self._take_generation(work, await self._ask(self.generator, call))
+                self._take_generation(work, *await self._ask(self.generator, call))
             self._emit_step(work, "row_generated")
         if self.labeller is not None:
             call = work.labelling or self._labeller_call(work)
             if call is not None and not call.answered:
                 self.labeller.look_up([call])
-            self._take_labelling(work, (await self._ask(self.labeller, call))[0] if call is not None else None)
+            if call is None:
+                self._take_labelling(work, None)
+            else:
+                outputs, latency = await self._ask(self.labeller, call)
+                self._take_labelling(work, outputs[0], latency)
             self._emit_step(work, "row_labelled")
         self._finish(work)
         return (work.generated or []) + ([work.labelled] if work.labelled else [])

@@ -16,7 +16,7 @@ from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.schema import Scale
 
-ErrorKind = Literal["input", "call", "unavailable", "parse"]
+ErrorKind = Literal["input", "call", "unavailable", "parse", "budget"]
 
 
 class BackendUnavailable(RuntimeError):

@@ -15,6 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from distilabel_nb.pricing import Price
+
+#: Parameters that say something of the calls but are not sent, and stay out of the cache key.
+NOT_SENT = ("price",)
+
 
 class GenerationParams(BaseModel):
     """Generation parameters shared by every backend, validated on construction."""
@@ -28,6 +33,7 @@ class GenerationParams(BaseModel):
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0, description="penalty on tokens already present")
     seed: int | None = Field(None, description="sampling seed, where the backend supports one")
     stop: list[str] | None = Field(None, description="strings that end an answer")
+    price: Price | None = Field(None, description="dollars per million tokens, {'input': …, 'output': …}; not sent")
 
     def key_fields(self) -> dict[str, Any]:
         """The parameters as a cache key holds them.
@@ -36,7 +42,8 @@ class GenerationParams(BaseModel):
         so that adding one leaves the keys of the calls that do not set it as they were.
         """
         shared = GenerationParams.model_fields
-        return {name: value for name, value in self.model_dump().items() if name in shared or value is not None}
+        return {name: value for name, value in self.model_dump().items()
+                if name not in NOT_SENT and (name in shared or value is not None)}
 
 
 def _allowed(params_class: type[GenerationParams], name: str) -> str:
@@ -74,6 +81,9 @@ def make_generation_params(params_class: type[GenerationParams] = GenerationPara
             name = str(err["loc"][0]) if err["loc"] else "?"
             if err["type"] == "extra_forbidden":
                 problems.append(f"unknown parameter {name!r} (known: {', '.join(params_class.model_fields)})")
+            elif name == "price":
+                problems.append(f"price={values.get(name)!r} (allowed: None or {{'input': dollars, 'output': dollars}}, "
+                                "per million prompt and completion tokens, each >= 0)")
             else:
                 problems.append(f"{name}={values.get(name)!r} (allowed: {_allowed(params_class, name)})")
-        raise ValueError(f"Invalid generation parameter: {'; '.join(problems)}") from None
+        raise ValueError(f"Invalid generation parameter: {'; '.join(dict.fromkeys(problems))}") from None

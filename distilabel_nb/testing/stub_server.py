@@ -79,6 +79,9 @@ class StubServer:
         api_key: If set, requests whose ``Authorization: Bearer`` differs get 401.
         retry_after: ``Retry-After`` value (seconds) sent with ``"429"`` faults.
         hang_seconds: How long a ``"hang"`` fault waits before closing.
+        usage: Optional ``(request_json, contents) -> (prompt_tokens, completion_tokens)``,
+            the usage each answer reports; by default the words of the messages and of
+            the answers. :attr:`usage_totals` adds up what was reported.
         trickle_seconds: Seconds between two bytes of a ``"trickle"`` fault's body.
         record_requests: Whether to keep every request body in :attr:`requests`
             (the CLI turns it off so long benchmarks do not grow memory).
@@ -109,6 +112,7 @@ class StubServer:
         hang_seconds: float = 30.0,
         trickle_seconds: float = 0.5,
         record_requests: bool = True,
+        usage: Callable[[dict, list[str]], tuple[int, int]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -126,6 +130,8 @@ class StubServer:
         self.hang_seconds = hang_seconds
         self.trickle_seconds = trickle_seconds
         self.record_requests = record_requests
+        self.usage = usage
+        self._usage_totals = {"prompt_tokens": 0, "completion_tokens": 0, "answered": 0}
         self.host, self.port = host, port
         self._lock = threading.Lock()
         self._count = 0
@@ -155,9 +161,16 @@ class StubServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def usage_totals(self) -> dict[str, int]:
+        """The usage reported so far: ``prompt_tokens``, ``completion_tokens``, and ``answered`` (requests answered 200)."""
+        with self._lock:
+            return dict(self._usage_totals)
+
     def reset(self) -> None:
         """Clears the counters; request numbering for ``faults`` restarts at 1."""
         with self._lock:
+            self._usage_totals = dict.fromkeys(self._usage_totals, 0)
             self._count = 0
             self._prompt_counts.clear()
             self._requests.clear()
@@ -240,9 +253,16 @@ class StubServer:
         replies = [{"content": ""} if fault == "empty" else self.responder(body, i) for i in range(count)]
         replies = [reply if isinstance(reply, dict) else {"content": reply} for reply in replies]
         contents = [reply.get("content") for reply in replies]
-        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-        prompt_tokens = sum(len(message_text(m.get("content")).split()) for m in messages)  # ~words
-        completion_tokens = sum(len(message_text(c).split()) for c in contents)
+        if self.usage is not None:
+            prompt_tokens, completion_tokens = self.usage(body, contents)
+        else:
+            messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+            prompt_tokens = sum(len(message_text(m.get("content")).split()) for m in messages)  # ~words
+            completion_tokens = sum(len(message_text(c).split()) for c in contents)
+        with self._lock:
+            self._usage_totals["prompt_tokens"] += prompt_tokens
+            self._usage_totals["completion_tokens"] += completion_tokens
+            self._usage_totals["answered"] += 1
         answer = (
             {
                 "id": f"chatcmpl-stub-{number}",

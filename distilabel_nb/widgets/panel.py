@@ -37,7 +37,9 @@ from distilabel_nb.widgets import choices
 from distilabel_nb.widgets.preview import prompt_preview
 from distilabel_nb.widgets.progress import follow, require_ipywidgets
 from distilabel_nb.widgets.run_view import RunView, failed_rows
-from distilabel_nb.widgets.sections import DataSection, ModelSection
+from distilabel_nb.widgets.data_section import DataSection
+from distilabel_nb.widgets.export_row import ExportRow, results_card
+from distilabel_nb.widgets.sections import ModelSection
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -55,7 +57,7 @@ class Panel:
         labeller: An LLM to offer as the labeller.
 
     Attributes:
-        data: the Data tab (:class:`~distilabel_nb.widgets.sections.DataSection`).
+        data: the Data tab (:class:`~distilabel_nb.widgets.data_section.DataSection`).
         generator, labeller: the model tabs (:class:`~distilabel_nb.widgets.sections.ModelSection`).
         preview: the prompt preview (``ipywidgets.HTML``).
         run_button, stop_button: start and stop a run.
@@ -64,7 +66,9 @@ class Panel:
         progress: the bars and numbers (:class:`~distilabel_nb.widgets.progress.RunProgress`).
         table: the latest finished rows (``ipywidgets.HTML``).
         message: what the panel has to say (errors included) (``ipywidgets.HTML``).
-        export_format, export_path, export_button: write the result to a file.
+        results_card: the results card of the first rows of :attr:`result` once a run is over
+            (``ipywidgets.HTML``, in a box that opens then).
+        export_format, export_path, export_button: write the result, or its DPO pairs, to a file.
         widget: the whole panel (``ipywidgets.VBox``); the panel displays as it.
         last_error: the exception behind the last error message, for debugging.
 
@@ -97,7 +101,8 @@ class Panel:
         self.generator = ModelSection("generator", generator, self._config_changed,
                                       enabled=generator is not None or not both_given, max_new_tokens=256)
         self.labeller = ModelSection("labeller", labeller, self._config_changed,
-                                     enabled=labeller is not None or not both_given, max_new_tokens=512)
+                                     enabled=labeller is not None or not both_given, max_new_tokens=512,
+                                     temperature=0.0)
         self.preview = w.HTML()
         self.tabs = w.Tab(children=[self.data.widget, self.generator.widget, self.labeller.widget, self.preview])
         self.tabs.titles = _TAB_TITLES
@@ -112,18 +117,16 @@ class Panel:
         self.message = w.HTML()
         self._view = RunView()
         self.progress, self.table = self._view.progress, self._view.table
-        self.export_format = w.Dropdown(options=[("JSONL", "jsonl"), ("CSV", "csv"), ("Parquet", "parquet")],
-                                        value="jsonl", layout=w.Layout(width="110px"))
-        self.export_path = w.Text(value="distilabel_nb_result.jsonl", placeholder="file to write",
-                                  layout=w.Layout(width="380px"))
-        self.export_button = w.Button(description="Export", icon="download", disabled=True,
-                                      tooltip="Write panel.result to the file", layout=w.Layout(width="110px"))
-        self.export_message = w.HTML()
+        self._export = ExportRow(lambda: self.result)
+        self.export_format, self.export_path = self._export.format, self._export.path
+        self.export_button, self.export_message = self._export.button, self._export.message
+        self.results_card = w.HTML()
+        self._results_box = w.Accordion(children=[self.results_card], titles=("Results card (first rows)",))
+        self._results_box.add_class("dnb-results-box")
 
         self.run_button.on_click(self._guarded(lambda _: self.run(), "Could not start the run"))
         self.stop_button.on_click(self._guarded(lambda _: self.stop(), "Could not stop the run"))
-        self.export_button.on_click(self._guarded(lambda _: self._export_clicked(), "Could not export"))
-        self.export_format.observe(lambda change: self._format_changed(change["new"]), names="value")
+        self.export_button.on_click(self._guarded(lambda _: self._export.clicked(), "Could not export"))
 
         def gap() -> "ipywidgets.Layout":
             return w.Layout(align_items="center", grid_gap="8px")
@@ -142,8 +145,8 @@ class Panel:
             self.table,
             w.HTML(panel_html.section_title("Result")),
             w.HBox([self._view.result_note], layout=gap()),
-            w.HBox([self.export_format, self.export_path, self.export_button], layout=gap()),
-            self.export_message,
+            self._results_box,
+            self._export.widget,
         ])
         self.widget.add_class("dnb-panel")
         self._building = False
@@ -260,9 +263,10 @@ class Panel:
             self.stop_button.disabled = False
             self.stop_button.button_style = "warning"
             self.export_button.disabled = True
-            self.export_message.value = ""
+            self.export_message.value = self.results_card.value = ""
+            self._results_box.selected_index = None
             self._say("info", "")
-            self._view.start(run, pipeline)
+            self._view.start(run, pipeline, labels)
             self._set_status("running", "checking the setup on row 1")
             follow(run, lambda state, elapsed: self._tick(run, state, elapsed), lambda state: self._over(run, state))
             return run
@@ -322,12 +326,15 @@ class Panel:
                 return
             if self._stop_requested_at is not None:
                 self.stop_seconds = time.monotonic() - self._stop_requested_at
-            self._view.finish(run, state, self.result)
+            result = self.result
+            self._view.finish(run, state, result)
+            self.results_card.value = results_card(result)
+            self._results_box.selected_index = 0 if self.results_card.value else None
             rows = f"{state.done:,} row{'s' if state.done != 1 else ''}"
             took = duration(state.elapsed, clock=True)
             if state.status == "finished":
                 self._set_status("finished", f"{rows} in {took}")
-                failed = failed_rows(self.result)
+                failed = failed_rows(result)
                 if failed:
                     self._say("warning", f"Done: {rows} in {took}; {failed} with errors",
                               "Rows that failed keep their place with the reason in generation_error / "
@@ -354,33 +361,21 @@ class Panel:
                 self._idle.set()
 
     # -- export --
-    def _format_changed(self, fmt: str) -> None:
-        path = Path(self.export_path.value.strip() or "distilabel_nb_result")
-        self.export_path.value = str(path.with_suffix(choices.EXPORT_FORMATS[fmt]))
-
     def export(self, path: str | Path | None = None, fmt: str | None = None) -> Path:
-        """Write :attr:`result` to ``path`` as JSONL, CSV or Parquet.
+        """Write :attr:`result` to ``path`` as JSONL, CSV or Parquet, or its DPO pairs.
 
         Args:
             path: The file (default: the panel's export path).
-            fmt: ``"jsonl"``, ``"csv"`` or ``"parquet"`` (default: from the path's
-                extension, else the panel's format choice).
+            fmt: ``"jsonl"``, ``"csv"``, ``"parquet"``, or ``"pairs"`` for the DPO pairs of
+                the result as JSONL (prompt, chosen, rejected, their ratings; see
+                :func:`~distilabel_nb.export.to_preference_pairs`). Default: from the path's
+                extension, else the panel's format choice.
 
         Raises:
-            ValueError: when there is nothing to export yet, or for an unknown format.
+            ValueError: when there is nothing to export yet, for an unknown format, or
+                (``"pairs"``) when no row has two answers with different ratings.
         """
-        frame = self.result
-        if frame is None or frame.empty:
-            raise ValueError("Nothing to export yet: press Run, and wait for a row to finish")
-        target = Path(str(path if path is not None else self.export_path.value))
-        if fmt is None and target.suffix.lower() not in (".jsonl", ".ndjson", ".csv", ".parquet", ".pq"):
-            fmt = self.export_format.value
-        return choices.export_frame(frame, target, fmt)
-
-    def _export_clicked(self) -> None:
-        written = self.export(fmt=self.export_format.value)
-        rows = len(self.result) if self.result is not None else 0
-        self.export_message.value = panel_html.note("success", f"Wrote {rows:,} rows to {written.resolve()}")
+        return self._export.export(path, fmt)
 
 
 def _run_exception(run: Run) -> BaseException | None:

@@ -76,6 +76,26 @@ class ProgressFacts:
 
 
 BAR_STYLES = {"running": "info", "finished": "success", "cancelled": "warning", "failed": "danger"}
+#: The style of a step that is over but had failures: amber, "finished with failures".
+WITH_FAILURES = "warning"
+
+
+def step_style(state: RunState, done: int, failures: int) -> str:
+    """A step's bar style: blue while it goes on; once every row is through (or the run is
+    over) green, or amber (:data:`WITH_FAILURES`) when some of its rows failed; red for a
+    run that failed, amber for one that was stopped.
+
+    Example:
+        >>> step_style(RunState(total_rows=3, status="running"), done=3, failures=1)
+        'warning'
+    """
+    if state.status == "pending":
+        return ""
+    if state.status in ("cancelled", "failed"):
+        return BAR_STYLES[state.status]
+    if state.status == "running" and done < state.total_rows:
+        return BAR_STYLES["running"]
+    return WITH_FAILURES if failures else BAR_STYLES["finished"]
 
 
 class RunProgress:
@@ -83,7 +103,8 @@ class RunProgress:
 
     Attributes:
         generation_bar, labelling_bar: ``ipywidgets.IntProgress`` (value = rows done).
-        generation_count, labelling_count: ``"3 / 4"`` beside each bar.
+        generation_count, labelling_count: ``"3 / 4"`` beside each bar, then the step's
+            failures (amber) and, once the step is over, the time it took.
         stats: rows/s, tokens, failures, elapsed and remaining time.
         widget: the ``VBox`` holding all of them.
     """
@@ -110,6 +131,7 @@ class RunProgress:
         self._labelling_row = w.HBox([self.labelling_bar, self.labelling_count],
                                      layout=w.Layout(align_items="center", grid_gap="10px"))
         self.widget = w.VBox([self._generation_row, self._labelling_row, self.stats])
+        self._step_seconds: dict[str, float] = {}
         self.update(state)
 
     def reset(self, state: RunState) -> None:
@@ -118,19 +140,22 @@ class RunProgress:
             bar_widget.bar_style = ""
             bar_widget.value = 0
             bar_widget.max = max(state.total_rows, 1)
+        self._step_seconds = {}
         self.update(state)
 
     def update(self, state: RunState, elapsed: float | None = None) -> None:
         """Show ``state``; ``elapsed`` is the live time since the start."""
-        style = BAR_STYLES.get(state.status, "")
-        for bar_widget, count_widget, done, shown in (
-            (self.generation_bar, self.generation_count, state.generated, state.has_generator),
-            (self.labelling_bar, self.labelling_count, state.labelled, state.has_labeller),
+        for step, bar_widget, count_widget, done, failures in (
+            ("generated", self.generation_bar, self.generation_count, state.generated, state.generation_failures),
+            ("labelled", self.labelling_bar, self.labelling_count, state.labelled, state.labelling_failures),
         ):
+            if state.total_rows and done >= state.total_rows and step not in self._step_seconds:
+                # the step is over: its clock stops here, while the next step may go on
+                self._step_seconds[step] = state.elapsed if elapsed is None else max(state.elapsed, elapsed)
             bar_widget.max = max(state.total_rows, 1)
             bar_widget.value = min(done, bar_widget.max)
-            bar_widget.bar_style = style if state.status != "pending" else ""
-            count_widget.value = panel_html.count(done, state.total_rows)
+            bar_widget.bar_style = step_style(state, done, failures)
+            count_widget.value = panel_html.count(done, state.total_rows, failures, self._step_seconds.get(step))
         self._generation_row.layout.display = "" if state.has_generator else "none"
         self._labelling_row.layout.display = "" if state.has_labeller else "none"
         self.stats.value = panel_html.stats(ProgressFacts.of(state, elapsed).items(over=state.is_over))

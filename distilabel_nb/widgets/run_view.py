@@ -46,10 +46,16 @@ class RunView:
         self._latest: collections.deque[int] = collections.deque(maxlen=LATEST_ROWS)
         self._table_done = -1
         self._pipeline: Pipeline | None = None
+        self._labels: pd.Index | None = None
 
-    def start(self, run: Run, pipeline: Pipeline) -> None:
-        """Show ``run`` from zero and listen to its events."""
+    def start(self, run: Run, pipeline: Pipeline, labels: pd.Index | None = None) -> None:
+        """Show ``run`` from zero and listen to its events.
+
+        ``labels`` are the index labels of the run's rows in ``panel.result`` (the
+        dataset's own); the table numbers its rows by them (by input position without).
+        """
         self._pipeline = pipeline
+        self._labels = labels
         self.dry_run_passed = False
         self._latest.clear()
         self._table_done = -1
@@ -92,7 +98,8 @@ class RunView:
         latest = frame.loc[positions]
         errors = [c for c in schema.ERROR_COLUMNS if c in frame.columns]
         scales = {name: scale.bounds for name, scale in schema.of(frame).scores.items()}
-        self.table.value = panel_html.live_table(latest, positions, _table_columns(self._pipeline, frame), errors, scales)
+        labels = self._labels.take(positions) if self._labels is not None else positions
+        self.table.value = panel_html.live_table(latest, list(labels), _table_columns(self._pipeline, frame), errors, scales)
 
 
 def failed_rows(frame: pd.DataFrame | None) -> int:

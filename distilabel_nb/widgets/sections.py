@@ -1,6 +1,6 @@
-"""The two kinds of settings tabs of the run panel: the data, and one model role.
+"""The run panel's model tabs: one per role (generator, labeller), its task, model and parameters.
 
-Each section owns its widgets, reads them into plain values (:mod:`.choices`) and calls
+The Data tab is :mod:`.data_section`'s. A section owns its widgets, reads them into plain values (:mod:`.choices`) and calls
 ``on_change()`` when something that matters to the rest of the panel changed.
 """
 
@@ -9,9 +9,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable
 
-import pandas as pd
-
-from distilabel_nb.cli import bundled_instructions
 from distilabel_nb.display import panel_html
 from distilabel_nb.llms.base import LLM
 from distilabel_nb.tasks.base import Task
@@ -29,178 +26,6 @@ def _show(widget: "ipywidgets.Widget", visible: bool) -> None:
     widget.layout.display = "" if visible else "none"
 
 
-class DataSection:
-    """Choose the dataset, see its columns and first rows, map its columns to the task inputs.
-
-    Attributes:
-        source: where the data comes from: ``"given"`` (the dataset passed to the panel),
-            ``"bundled"`` (the sample instructions) or ``"file"``.
-        path, load_button: the file to read (JSONL, JSON, CSV or Parquet).
-        rows: how many of the first rows to run.
-        mapping: task input name -> ``Dropdown`` of dataset columns.
-        frame: the loaded DataFrame (``None`` until a file is loaded).
-    """
-
-    def __init__(self, dataset: Any, on_change: Callable[[], None]):
-        w = require_ipywidgets()
-        self._on_change = on_change
-        self._given = choices.as_frame(dataset) if dataset is not None else None
-        options = ([("Your data", "given")] if self._given is not None else []) + [
-            ("Bundled sample", "bundled"), ("File", "file")]
-        self.source = w.ToggleButtons(options=options, value=options[0][1], description="Source", style={
-            **STYLE, "button_width": "150px"})
-        self.source.add_class("widget-inline-hbox")  # description beside the buttons, like other rows
-        self.path = w.Text(placeholder="path/to/data.jsonl  (.jsonl, .json, .csv, .parquet)", description="File",
-                           continuous_update=False, style=STYLE, layout=w.Layout(width="560px"))
-        self.load_button = w.Button(description="Load", icon="folder-open", layout=w.Layout(width="90px"))
-        self._file_row = w.HBox([self.path, self.load_button], layout=w.Layout(grid_gap="8px"))
-        self.rows = w.BoundedIntText(value=1, min=1, max=1, description="Rows to run", style=STYLE,
-                                     layout=w.Layout(width="210px"))
-        self._rows_note = w.HTML()
-        self.summary = w.HTML()
-        self.head = w.HTML()
-        self.message = w.HTML()
-        self._mapping_title = w.HTML(panel_html.section_title("Columns for the task inputs"))
-        self._mapping_box = w.VBox()
-        self.mapping: dict[str, "ipywidgets.Dropdown"] = {}
-        self._inputs: list[str] = []
-        self.frame: pd.DataFrame | None = None
-        self.origin = ""
-        self._rows_row = w.HBox([self.rows, self._rows_note], layout=w.Layout(
-            align_items="center", grid_gap="8px", margin="8px 0 0 0"))
-        self.widget = w.VBox([
-            self.source, self._file_row, self.message, self.summary, self.head,
-            self._rows_row, self._mapping_title, self._mapping_box,
-        ])
-        self.source.observe(lambda _: self._source_changed(), names="value")
-        self.path.observe(lambda change: self.load_file() if change["new"] else None, names="value")
-        self.load_button.on_click(lambda _: self.load_file())
-        self.rows.observe(lambda _: self._rows_changed(), names="value")
-        self._source_changed(notify=False)
-
-    # -- loading --
-    def _source_changed(self, notify: bool = True) -> None:
-        source = self.source.value
-        _show(self._file_row, source == "file")
-        self.message.value = ""
-        if source == "given":
-            self._set_frame(self._given, "your data")
-        elif source == "bundled":
-            self._set_frame(bundled_instructions(), "the bundled sample")
-        else:
-            self._set_frame(None, "")
-            if self.path.value.strip():
-                self.load_file(notify=False)
-            else:
-                self.message.value = panel_html.hint("Type the path of a .jsonl, .json, .csv or .parquet file, then press Load or Enter.")
-        if notify:
-            self._on_change()
-
-    def load_file(self, notify: bool = True) -> bool:
-        """Read the file in ``path``; show a readable message if it cannot be read."""
-        try:
-            frame = choices.read_table(self.path.value)
-        except (OSError, ValueError) as exc:
-            self._set_frame(None, "")
-            self.message.value = panel_html.note("error", "Could not load the file", str(exc))
-            ok = False
-        else:
-            self.message.value = ""
-            self._set_frame(frame, os.path.basename(self.path.value.strip()))
-            ok = True
-        if notify:
-            self._on_change()
-        return ok
-
-    def _set_frame(self, frame: pd.DataFrame | None, origin: str) -> None:
-        self.frame, self.origin = frame, origin
-        for part in (self._rows_row, self._mapping_title, self._mapping_box):
-            _show(part, frame is not None)
-        if frame is None:
-            self.summary.value = self.head.value = self._rows_note.value = ""
-            self.rows.disabled = True
-            self.set_inputs(self._inputs)
-            return
-        self.summary.value = panel_html.data_summary(frame, f"from {origin}")
-        self.head.value = panel_html.data_head(frame)
-        total = max(len(frame), 1)
-        self.rows.max = total
-        self.rows.value = total
-        self.rows.disabled = False
-        self._rows_changed(notify=False)
-        self.set_inputs(self._inputs)
-
-    def _rows_changed(self, notify: bool = True) -> None:
-        total = len(self.frame) if self.frame is not None else 0
-        self._rows_note.value = panel_html.hint(f"of {total:,} (the first rows run)")
-        if notify:
-            self._on_change()
-
-    # -- mapping --
-    def set_inputs(self, names: list[str]) -> None:
-        """Show one column chooser per task input, keeping choices that still apply."""
-        w = require_ipywidgets()
-        previous = {name: dropdown.value for name, dropdown in self.mapping.items()}
-        self._inputs = list(names)
-        columns = [str(c) for c in self.frame.columns] if self.frame is not None else []
-        self.mapping = {}
-        for name in names:
-            value = previous.get(name) if previous.get(name) in columns else choices.guess_column(name, columns, self.frame)
-            dropdown = w.Dropdown(options=[("— choose a column —", None)] + [(c, c) for c in columns], value=value,
-                                  description=name, style=STYLE, layout=w.Layout(width="380px"))
-            dropdown.observe(lambda _: self._mapping_changed(), names="value")
-            self.mapping[name] = dropdown
-        self._mapping_box.children = tuple(self.mapping.values()) + (w.HTML(),)
-        self._mapping_changed(notify=False)
-
-    def _mapping_changed(self, notify: bool = True) -> None:
-        unmapped = [name for name, dropdown in self.mapping.items() if dropdown.value is None]
-        note = self._mapping_box.children[-1]
-        if self.frame is None:
-            note.value = ""
-        elif unmapped:
-            note.value = panel_html.note("warning", "Choose a column for: " + ", ".join(unmapped),
-                                    "Each task input is read from one dataset column.")
-        else:
-            renamed = [f"{d.value} → {name}" for name, d in self.mapping.items() if d.value != name]
-            note.value = panel_html.hint("Read as task inputs: " + "; ".join(renamed)) if renamed else panel_html.hint(
-                "Every task input has a column of the same name.")
-        if notify:
-            self._on_change()
-
-    def mapping_values(self) -> dict[str, str | None]:
-        return {name: dropdown.value for name, dropdown in self.mapping.items()}
-
-    # -- reading --
-    def run_frame(self) -> tuple[pd.DataFrame, pd.Index]:
-        """The rows to run (fresh positional index, task inputs filled) and their original labels.
-
-        Raises:
-            ValueError: no data loaded, or a task input without a column.
-        """
-        if self.frame is None:
-            raise ValueError("Load a dataset first (Data tab): your DataFrame, the bundled sample or a file")
-        rows = min(int(self.rows.value), len(self.frame))
-        data = choices.apply_mapping(self.frame, self.mapping_values(), rows)
-        return data, self.frame.index[:rows]
-
-    def first_row(self) -> dict[str, Any] | None:
-        """The first row with the task inputs filled from their columns (``None`` without data)."""
-        if self.frame is None or self.frame.empty:
-            return None
-        row = self.frame.iloc[0].to_dict()
-        for name, column in self.mapping_values().items():
-            if column is not None:
-                row[name] = row.get(column)
-        return row
-
-    def describe(self) -> tuple[str, str]:
-        if self.frame is None:
-            return ("no data", "")
-        rows = min(int(self.rows.value), len(self.frame))
-        return (f"{rows:,} row{'s' if rows != 1 else ''}", f"from {self.origin}")
-
-
 class ModelSection:
     """Choose one role's task, backend and generation parameters.
 
@@ -212,10 +37,13 @@ class ModelSection:
         key_source: ``"env"``, ``"typed"`` or ``"none"``; ``api_key``: a password field
             that is emptied as soon as a key is typed — the key stays only in memory.
         max_new_tokens, temperature, num_generations (generator only), concurrency.
+
+    The defaults make preference data: two answers per row, and a labeller (the panel
+    passes ``temperature=0``) that rates them the same way every time.
     """
 
     def __init__(self, role: str, given: LLM | None, on_change: Callable[[], None], enabled: bool = True,
-                 max_new_tokens: int = 256):
+                 max_new_tokens: int = 256, temperature: float = 0.7, num_generations: int = 2):
         w = require_ipywidgets()
         self.role = role
         self.given = given
@@ -266,11 +94,11 @@ class ModelSection:
         self.max_new_tokens = w.BoundedIntText(value=params.max_new_tokens if params else max_new_tokens, min=1,
                                                max=1_000_000, description="Max new tokens", style=STYLE,
                                                layout=w.Layout(width="220px"))
-        self.temperature = w.BoundedFloatText(value=params.temperature if params else 0.7, min=0.0, max=2.0,
+        self.temperature = w.BoundedFloatText(value=params.temperature if params else temperature, min=0.0, max=2.0,
                                               step=0.1, description="Temperature", style=STYLE,
                                               layout=w.Layout(width="220px"))
         self.num_generations = (
-            w.BoundedIntText(value=1, min=1, max=64, description="Answers per row", style=STYLE,
+            w.BoundedIntText(value=num_generations, min=1, max=64, description="Answers per row", style=STYLE,
                              layout=w.Layout(width="220px"))
             if role == "generator" else None
         )

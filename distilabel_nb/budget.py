@@ -1,0 +1,167 @@
+"""A run's meter: each call timed and priced, and a budget that sends no call that could go over it.
+
+``generate(…, max_cost=…, max_tokens=…)`` gives a run a budget. Before a call is sent,
+the meter reserves what it could use at most: its prompt's tokens (estimated from the
+prompt's length at the most tokens per character seen in the run, at least one token per
+:data:`CHARS_PER_TOKEN` characters) plus ``max_new_tokens`` for each answer, priced at the
+LLM's price. A call is sent only when what was spent, plus the reservations of the calls
+in flight, plus its own stays within the budget. Calls in flight finish; once one call
+is refused, every later one is too (the run ends the same way each time), and its row
+gets :data:`BUDGET_ERROR` as its error rather than an exception. The answers that were
+paid for are cached: a later run with a larger budget takes them from the cache and
+sends only the rest.
+
+Example:
+    >>> meter = Meter(max_cost=0.5)
+    >>> meter.limits()
+    'max_cost=$0.5'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from distilabel_nb.errors import InvalidArgument
+from distilabel_nb.pricing import price_of
+
+if TYPE_CHECKING:
+    from distilabel_nb.llms.base import LLM, LLMOutput, PreparedCall
+    from distilabel_nb.pricing import PriceInfo
+
+#: The fewest characters a token is taken to cover when a prompt's tokens are reserved.
+CHARS_PER_TOKEN = 3
+BUDGET_ERROR = "not sent: the run's budget ({limits}) would be exceeded by this call; run again with a larger budget to go on (the answers paid for are cached)"
+
+
+def _prompt_chars(call: PreparedCall) -> int:
+    prompt = call.prompt_used
+    if isinstance(prompt, str):
+        return len(prompt)
+    return sum(len(str(message.get("content", ""))) for message in prompt or [])
+
+
+@dataclass
+class _Reservation:
+    tokens: int
+    cost: float
+
+
+class Meter:
+    """Times, prices and (with a budget) gates a run's calls; one per run.
+
+    Args:
+        max_cost: Most dollars the run may spend, or ``None``.
+        max_tokens: Most tokens (prompt + completion) the run's calls may use, or ``None``.
+
+    The limits are checked by :class:`~distilabel_nb.executors.base.RunOptions`.
+    """
+
+    def __init__(self, max_cost: float | None = None, max_tokens: int | None = None):
+        self.max_cost, self.max_tokens = max_cost, max_tokens
+        self._lock = threading.Lock()
+        self._gates: dict[int, asyncio.Semaphore] = {}
+        self._prices: dict[int, PriceInfo] = {}
+        self.spent_cost = 0.0
+        self.spent_tokens = 0
+        self._reserved_cost = 0.0
+        self._reserved_tokens = 0
+        self._tokens_per_char = 1 / CHARS_PER_TOKEN
+        self.refused = 0
+        self.closed = False
+
+    @property
+    def limited(self) -> bool:
+        return self.max_cost is not None or self.max_tokens is not None
+
+    def limits(self) -> str:
+        """The budget as text, e.g. ``'max_cost=$0.5, max_tokens=10,000'``."""
+        parts = ([f"max_cost=${self.max_cost:g}"] if self.max_cost is not None else []) + (
+            [f"max_tokens={self.max_tokens:,}"] if self.max_tokens is not None else [])
+        return ", ".join(parts) or "no budget"
+
+    def price(self, llm: LLM) -> PriceInfo:
+        """The LLM's price, looked up once per run."""
+        info = self._prices.get(id(llm))
+        if info is None:
+            info = self._prices[id(llm)] = price_of(llm)
+        return info
+
+    def check(self, llms: list[LLM]) -> None:
+        """Raise when ``max_cost`` is given and an LLM's price is unknown (before any call)."""
+        if self.max_cost is None:
+            return
+        for llm in llms:
+            info = self.price(llm)
+            if not info.known:
+                raise InvalidArgument(f"max_cost= needs the price of {llm.model_name!r}, which is {info}. Pass "
+                                      "price={'input': …, 'output': …} (dollars per million tokens) to the LLM, or use max_tokens=")
+
+    def _reserve(self, llm: LLM, call: PreparedCall) -> _Reservation | None:
+        missing = sum(answer is None for answer in call.answers)
+        prompt, completion = int(_prompt_chars(call) * self._tokens_per_char) + 1, llm.params.max_new_tokens * missing
+        tokens, info = prompt + completion, self.price(llm)
+        cost = info.price.cost(prompt, completion) if info.price is not None else 0.0
+        with self._lock:
+            if self.closed:
+                return None
+            over_cost = self.max_cost is not None and self.spent_cost + self._reserved_cost + cost > self.max_cost
+            over_tokens = self.max_tokens is not None and self.spent_tokens + self._reserved_tokens + tokens > self.max_tokens
+            if over_cost or over_tokens:
+                self.closed = True
+                return None
+            self._reserved_cost += cost
+            self._reserved_tokens += tokens
+        return _Reservation(tokens, cost)
+
+    def _settle(self, reservation: _Reservation | None, call: PreparedCall, outputs: list[LLMOutput], llm: LLM) -> None:
+        fresh = [o for o in outputs if not o.cached]
+        prompt = sum(int(o.usage.get("prompt_tokens", 0) or 0) for o in fresh)
+        completion = sum(int(o.usage.get("completion_tokens", 0) or 0) for o in fresh)
+        cost = self.price(llm).cost(prompt, completion) or 0.0
+        chars = _prompt_chars(call)
+        with self._lock:
+            if reservation is not None:
+                self._reserved_cost -= reservation.cost
+                self._reserved_tokens -= reservation.tokens
+            self.spent_cost += cost
+            self.spent_tokens += prompt + completion
+            if chars and prompt:
+                self._tokens_per_char = max(self._tokens_per_char, prompt / chars)
+
+    def _refused(self, llm: LLM, call: PreparedCall) -> list[LLMOutput]:
+        from distilabel_nb.llms.base import LLMOutput
+
+        with self._lock:
+            self.refused += 1
+        message = BUDGET_ERROR.format(limits=self.limits())
+        return [LLMOutput(llm.model_name, call.prompt_used, None, None, error=message, error_kind="budget")
+                for _ in call.answers]
+
+    async def complete(self, llm: LLM, call: PreparedCall) -> tuple[list[LLMOutput], float]:
+        """``llm.acomplete(call)`` timed from when it is sent, within the budget: the outputs and the wall seconds.
+
+        A call the cache answers takes no time and no budget. The meter's own gate holds
+        the calls to ``llm.max_concurrency``, so that the time is the call's, not its wait.
+        """
+        if call.answered:
+            return await llm.acomplete(call), 0.0
+        gate = self._gates.get(id(llm))
+        if gate is None:
+            gate = self._gates[id(llm)] = asyncio.Semaphore(llm.max_concurrency)
+        async with gate:
+            reservation = self._reserve(llm, call) if self.limited else None
+            if self.limited and reservation is None:
+                return self._refused(llm, call), 0.0
+            start = time.monotonic()
+            try:
+                outputs = await llm.acomplete(call)
+            except BaseException:
+                self._settle(reservation, call, [], llm)
+                raise
+            latency = time.monotonic() - start
+            self._settle(reservation, call, outputs, llm)
+        return outputs, latency

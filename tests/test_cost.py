@@ -1,0 +1,146 @@
+"""Usage, prices, budgets and forecasts against the stub server, whose usage per request is known."""
+
+import math
+import zlib
+
+import pandas as pd
+import pytest
+
+from distilabel_nb import LlamaCppLLM, OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask
+from distilabel_nb.budget import BUDGET_ERROR
+from distilabel_nb.errors import InvalidArgument
+from distilabel_nb.pricing import Price, listed_price, price_of
+from distilabel_nb.testing import StubServer
+
+WRITER_PRICE = {"input": 2.0, "output": 8.0}
+JUDGE_PRICE = {"input": 1.0, "output": 4.0}
+
+
+def spread(text: str, low: int, high: int) -> int:
+    """A number in [low, high) fixed by the text: the stub's usage varies by row, the same on every run."""
+    return low + zlib.crc32(text.encode()) % (high - low)
+
+
+def question(body) -> str:
+    return body["messages"][-1]["content"]
+
+
+def known_usage(body, contents):
+    """Writer: 40 prompt tokens, 10-90 completion tokens by question; judge: 200 + 30."""
+    if body["model"] == "judge":
+        return 200, 30
+    return 40, sum(spread(question(body) + str(i), 10, 90) for i in range(len(contents)))
+
+
+def reply(body, i):
+    if body["model"] == "judge":
+        text = question(body)
+        a, b = spread(text, 1, 6), spread(text[::-1], 1, 6)
+        return f"#### Output for Text 1\nRating: {a}\nRationale: ok\n#### Output for Text 2\nRating: {b}\nRationale: ok"
+    return f"answer {i} to {question(body)}"
+
+
+@pytest.fixture
+def server():
+    with StubServer(model=["writer", "judge"], latency=0.005, usage=known_usage, responder=reply) as stub:
+        yield stub
+
+
+def stub_pipe(server, *, concurrency=4, writer_price=WRITER_PRICE, judge=True, max_new_tokens=100):
+    writer = OpenAILLM("writer", TextGenerationTask(), base_url=server.base_url, max_concurrency=concurrency,
+                       price=writer_price, max_new_tokens=max_new_tokens)
+    labeller = OpenAILLM("judge", UltraFeedbackTask(structured=False), base_url=server.base_url,
+                         max_concurrency=concurrency, price=JUDGE_PRICE, max_new_tokens=64) if judge else None
+    return Pipeline(generator=writer, labeller=labeller)
+
+
+def rows(n, start=0):
+    return [{"input": f"question number {i}"} for i in range(start, start + n)]
+
+
+def dollars(prompt, completion, price):
+    return (prompt * price["input"] + completion * price["output"]) / 1e6
+
+
+def test_per_row_usage_sums_to_what_the_server_reported(server):
+    pipe = stub_pipe(server)
+    df = pipe.generate(rows(12), num_generations=2, display_progress_bar=False)
+    totals = server.usage_totals
+    assert totals["answered"] == server.request_count == 24  # one writer and one judge call per row
+    gen_prompt, gen_completion = int(df["generation_prompt_tokens"].sum()), int(df["generation_completion_tokens"].sum())
+    lab_prompt, lab_completion = int(df["labelling_prompt_tokens"].sum()), int(df["labelling_completion_tokens"].sum())
+    assert (gen_prompt, lab_prompt) == (12 * 40, 12 * 200) and lab_completion == 12 * 30
+    assert gen_prompt + lab_prompt == totals["prompt_tokens"] and gen_completion + lab_completion == totals["completion_tokens"]
+    expected = dollars(gen_prompt, gen_completion, WRITER_PRICE) + dollars(lab_prompt, lab_completion, JUDGE_PRICE)
+    assert df["generation_cost"].sum() + df["labelling_cost"].sum() == pytest.approx(expected, rel=1e-12)
+    state = pipe.last_run.state
+    assert (state.prompt_tokens, state.completion_tokens) == (totals["prompt_tokens"], totals["completion_tokens"])
+    assert state.cost == pytest.approx(expected, rel=1e-12)
+    assert df["generation_latency_s"].gt(0).all() and not df["generation_cached"].any()
+    assert df["generation_cost"].dtype.kind == "f" and set(pipe.result_schema(["input"]).usage) >= {"generation_cost", "labelling_cost"}
+
+    again = pipe.generate(rows(12), num_generations=2, display_progress_bar=False)  # all from the cache
+    assert server.request_count == 24 and again["generation_cached"].all() and again["labelling_cached"].all()
+    assert again["generation_cost"].sum() == 0 and again["labelling_latency_s"].sum() == 0
+    assert again["generation_completion_tokens"].sum() == gen_completion  # what the answers took, as first counted
+    assert (pipe.last_run.state.cost, pipe.last_run.state.prompt_tokens) == (0, 0)
+
+
+def test_prices_given_local_listed_or_unknown(server, model_path):
+    task = TextGenerationTask()
+    given = OpenAILLM("writer", task, base_url="https://api.example.com/v1", api_key="x", price={"input": 1, "output": 3})
+    assert price_of(given).price == Price(input=1, output=3) and price_of(given).source == "given"
+    assert price_of(given.replace(max_new_tokens=8)).price == Price(input=1, output=3)
+    assert price_of(OpenAILLM("writer", task, base_url=server.base_url)).price == Price(input=0, output=0)
+    assert price_of(LlamaCppLLM(task, str(model_path))).price == Price(input=0, output=0)
+    listed = price_of(OpenAILLM("gpt-4o-mini", task, api_key="sk-test"))
+    assert listed.known and listed.price.input > 0 and listed.price.output > listed.price.input and "genai-prices" in listed.source
+    unknown = price_of(OpenAILLM("our-own-finetune-7", task, base_url="https://api.example.com/v1", api_key="x"))
+    assert not unknown.known and unknown.cost(10, 10) is None and "price=" in str(unknown)
+    assert not listed_price("no-such-model-anywhere").known
+    with pytest.raises(ValueError, match=r"price=.*'input'"):
+        OpenAILLM("writer", task, base_url=server.base_url, price={"input": -1, "output": 2})
+
+
+def test_an_unknown_price_is_shown_as_unknown_not_as_zero(server, monkeypatch):
+    monkeypatch.setattr("distilabel_nb.pricing.LOOPBACK_HOSTS", frozenset())  # the stub as if hosted elsewhere
+    unpriced = OpenAILLM("writer", TextGenerationTask(), base_url=server.base_url)
+    pipe = Pipeline(generator=unpriced)
+    df = pipe.generate(rows(3), display_progress_bar=False)
+    assert df["generation_cost"].isna().all() and df["generation_prompt_tokens"].sum() == 3 * 40
+    assert pipe.last_run.state.cost is None and pipe.last_run.state.prompt_tokens == 3 * 40
+    with pytest.raises(InvalidArgument, match="max_cost= needs the price of 'writer'"):
+        pipe.generate(rows(3), max_cost=1, display_progress_bar=False)
+
+
+def test_the_budget_stops_within_the_calls_in_flight_and_a_larger_one_goes_on(server):
+    concurrency, max_new_tokens = 4, 100
+    pipe = stub_pipe(server, concurrency=concurrency, judge=False, max_new_tokens=max_new_tokens)
+    # A writer call costs at most 40 prompt + 90 completion tokens; 60 rows cost about 60 * (40*2 + 50*8) / 1e6.
+    budget = 0.01
+    df = pipe.generate(rows(60), max_cost=budget, display_progress_bar=False)
+    sent = server.request_count
+    stopped = df["generation_error"].fillna("").str.startswith("not sent: the run's budget")
+    assert len(df) == 60 and 0 < sent < 60 and stopped.sum() == 60 - sent  # every row back; the unsent ones say why
+    assert BUDGET_ERROR.format(limits="max_cost=$0.01") in set(df["generation_error"].dropna())
+    spent = pipe.last_run.state.cost
+    assert spent <= budget and spent == pytest.approx(df["generation_cost"].sum())
+    # It stopped no earlier than it had to: one more call for each call in flight could have gone over.
+    reserve = dollars(40 * 4, max_new_tokens, WRITER_PRICE)  # the prompt's reservation is about 4 times its 40 tokens
+    assert spent + (concurrency + 1) * reserve > budget
+    assert not df.loc[stopped, "generation_cost"].any() and df.loc[~stopped, "generations"].map(len).eq(1).all()
+
+    more = pipe.generate(rows(60), max_cost=1.0, display_progress_bar=False)  # goes on from the cache
+    assert more["generation_error"].isna().all() and server.request_count == 60
+    assert more["generation_cached"].sum() == sent
+
+
+def test_a_token_budget_and_bad_budgets(server):
+    pipe = stub_pipe(server, judge=False, concurrency=2, max_new_tokens=50)
+    df = pipe.generate(rows(30), max_tokens=1_500, display_progress_bar=False)
+    state = pipe.last_run.state
+    assert state.prompt_tokens + state.completion_tokens <= 1_500 and 0 < server.request_count < 30
+    assert df["generation_error"].notna().sum() == 30 - server.request_count
+    for bad in (0, -1, "10", True):
+        with pytest.raises(InvalidArgument, match="max_cost"):
+            pipe.generate(rows(2), max_cost=bad, display_progress_bar=False)
