@@ -2,7 +2,8 @@
 
 A judge that rates the answers, and not their places, prefers the same answer whichever
 order it sees them in. :func:`audit_labels` re-rates the rows (or a seeded random
-sample) with each row's answers reversed, through the labeller's normal path and cache
+sample) with each row's answers reversed (the reverse of the order the labeller saw,
+``labelling_order``, when the pipeline shuffled them), through the labeller's normal path and cache
 (only the new calls are paid; a second audit costs none), maps the ratings back to the
 answers' order, and counts the verdicts that survive. The result says it in one plain
 sentence (:meth:`PositionAudit.verdict`), as numbers with 95% intervals, and as an HTML
@@ -29,6 +30,8 @@ from distilabel_nb.cells import as_list
 from distilabel_nb.llms.base import LLM, LLMOutput, make_generation_params
 from distilabel_nb.report import Share, is_number, shares_table
 from distilabel_nb.rich_repr import HTMLRepr
+from distilabel_nb.schema import LABELLING_ORDER
+from distilabel_nb.shuffle import in_order, restore
 
 OUTCOMES = ("consistent", "flipped", "tie", "failed")
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
@@ -152,7 +155,8 @@ class PositionAudit(HTMLRepr):
     """What the swap showed (see :func:`audit_labels`).
 
     ``rows`` holds one row per audited row: ``row`` (the index label), ``answers``,
-    ``original`` and ``swapped`` ratings (both in the answers' order), ``winner_original``
+    ``original`` and ``swapped`` ratings (both in the answers' order), ``order`` (the order
+first shown: ``labelling_order``, else the answers' own; the swap showed its reverse), ``winner_original``
     and ``winner_swapped`` (0-based), ``outcome`` (consistent, flipped, tie, failed) and
     ``error``. ``flipped`` holds the flipped rows of the frame with their swapped ratings.
     """
@@ -268,17 +272,19 @@ def _also(ties: int, failed: int) -> str:
 
 
 def _by_position(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per original place (1-based): the mean rating of that answer in each order, the shift,
-    and the mean rating given to whichever answer was shown at that place (both orders)."""
+    """Per original place (1-based): the mean rating of the answer shown there in each order, the
+    shift, and the mean rating given to whichever answer was shown at that place (both orders)."""
     slots: dict[int, dict[str, list[float]]] = {}
-    for original, swapped in zip(*(rows.loc[rows["outcome"] != "failed", c] for c in ("original", "swapped"))):
+    read = rows["outcome"] != "failed"
+    for original, swapped, order in zip(*(rows.loc[read, c] for c in ("original", "swapped", "order"))):
         count = len(original)
-        for i in range(count):
-            slot = slots.setdefault(i + 1, {"original": [], "swapped": [], "shown": []})
-            slot["original"].append(float(original[i]))
-            slot["swapped"].append(float(swapped[i]))
-            # Shown at place i + 1: answer i in the original order, answer count - 1 - i in the swapped one.
-            slot["shown"] += [float(original[i]), float(swapped[count - 1 - i])]
+        for place in range(count):
+            answer, swapped_answer = order[place], order[count - 1 - place]
+            slot = slots.setdefault(place + 1, {"original": [], "swapped": [], "shown": []})
+            slot["original"].append(float(original[answer]))
+            slot["swapped"].append(float(swapped[answer]))
+            # Shown at this place: answer order[place] in the original order, order[-1 - place] in the swapped one.
+            slot["shown"] += [float(original[answer]), float(swapped[swapped_answer])]
     table = pd.DataFrame(
         [{"place": place, "answers": len(slot["original"]), "original_mean": np.mean(slot["original"]),
           "swapped_mean": np.mean(slot["swapped"]), "shown_here_mean": np.mean(slot["shown"])}
@@ -288,7 +294,8 @@ def _by_position(rows: pd.DataFrame) -> pd.DataFrame:
     return table.set_index("place")
 
 
-def _row_outcome(original: list[Any], failed_original: bool, swapped: list[Any], failed_swapped: bool) -> dict[str, Any]:
+def _row_outcome(original: list[Any], failed_original: bool, swapped: list[Any], failed_swapped: bool,
+                 order: list[int]) -> dict[str, Any]:
     won_o, tie_o, _ = preference(original)
     won_s, tie_s, _ = preference(swapped)
     count = len(original)
@@ -299,8 +306,15 @@ def _row_outcome(original: list[Any], failed_original: bool, swapped: list[Any],
     else:
         outcome = "consistent" if won_o == won_s else "flipped"
     return {"winner_original": won_o, "winner_swapped": won_s, "outcome": outcome,
-            "shown_original": None if won_o is None else won_o + 1,
-            "shown_swapped": None if won_s is None else count - won_s}
+            "shown_original": None if won_o is None else order.index(won_o) + 1,
+            "shown_swapped": None if won_s is None else count - order.index(won_s)}
+
+
+def shown_order(cell: Any, count: int) -> list[int]:
+    """The order a row's answers were shown in (``labelling_order``), or the answers' own order."""
+    order = as_list(cell) if isinstance(cell, (list, tuple)) or hasattr(cell, "tolist") else []
+    order = [int(i) for i in order if is_number(i)]
+    return order if sorted(order) == list(range(count)) else list(range(count))
 
 
 def audit_labels(df: pd.DataFrame, labeller: LLM, sample: int | float | None = None, seed: int = 0, *,
@@ -336,22 +350,25 @@ def audit_labels(df: pd.DataFrame, labeller: LLM, sample: int | float | None = N
                          "use df.reset_index(drop=True) first")
     labels, skipped = choose_rows(df, texts, sample, seed)
     subset = df.loc[labels]
-    requests = [{name: (list(reversed(as_list(row[name]))) if name == texts else row[name]) for name in inputs}
-                for _, row in subset.iterrows()]
+    orders = [shown_order(row.get(LABELLING_ORDER), len(as_list(row[texts]))) for _, row in subset.iterrows()]
+    requests = [{name: (in_order(as_list(row[name]), order[::-1]) if name == texts else row[name]) for name in inputs}
+                for (_, row), order in zip(subset.iterrows(), orders)]
     outputs, calls = ask(labeller, requests)
     errors = subset["labelling_error"] if "labelling_error" in subset.columns else pd.Series(None, index=subset.index)
     records = []
-    for (label, row), output, error in zip(subset.iterrows(), outputs, errors):
+    for (label, row), output, error, order in zip(subset.iterrows(), outputs, errors, orders):
         original = as_list(row[score])
-        swapped = list(reversed(as_list((output.parsed_output or {}).get(score))))
+        swapped = restore(as_list((output.parsed_output or {}).get(score)), order[::-1])
         if len(swapped) != len(original):
             swapped = [None] * len(original)
         failed_original = isinstance(error, str) or len(original) != len(as_list(row[texts]))
-        records.append({"row": label, "answers": len(original), "original": original, "swapped": swapped,
-                        **_row_outcome(original, failed_original, swapped, output.error is not None),
+        if failed_original:
+            order = list(range(len(original)))
+        records.append({"row": label, "answers": len(original), "original": original, "swapped": swapped, "order": order,
+                        **_row_outcome(original, failed_original, swapped, output.error is not None, order),
                         "error": output.error if output.error else (error if isinstance(error, str) else None)})
-    rows = pd.DataFrame(records, columns=["row", "answers", "original", "swapped", "winner_original", "winner_swapped",
-                                          "outcome", "shown_original", "shown_swapped", "error"])
+    rows = pd.DataFrame(records, columns=["row", "answers", "original", "swapped", "order", "winner_original",
+                                          "winner_swapped", "outcome", "shown_original", "shown_swapped", "error"])
     flipped_labels = rows.loc[rows["outcome"] == "flipped", "row"].tolist()
     flipped = df.loc[flipped_labels, [c for c in dict.fromkeys([*inputs, score]) if c in df.columns]].copy()
     flipped[f"{score}_swapped"] = rows.set_index("row").loc[flipped_labels, "swapped"].tolist() if flipped_labels else []

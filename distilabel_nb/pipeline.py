@@ -19,10 +19,12 @@ from distilabel_nb import schema
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import DryRunError, InvalidArgument, RunInterrupted, RunWarning, UserError
 from distilabel_nb.executors import RunOptions, executor_for
+from distilabel_nb.generators import Generators
 from distilabel_nb.llms.base import LLM, LLMOutput
 from distilabel_nb.progress_bars import ProgressBars
 from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.run import Run
+from distilabel_nb.shuffle import restore
 
 __all__ = ["DryRunError", "Pipeline", "dataset_records", "pipeline"]
 
@@ -44,11 +46,17 @@ def _joined_errors(outputs: Sequence[LLMOutput], label: str) -> str | None:
 
 
 class Pipeline(HTMLRepr):
-    """Generate with one LLM, label with another, collect everything in a DataFrame.
+    """Generate with one LLM (or several), label with another, collect everything in a DataFrame.
 
     Args:
-        generator: The LLM whose task generates (e.g. answers instructions).
+        generator: The LLM whose task generates (e.g. answers instructions); or a list of
+            LLMs (or a dict ``{name: LLM}``), each writing ``num_generations`` answers to
+            every row, side by side (see :mod:`distilabel_nb.generators`).
         labeller: The LLM whose task rates or critiques (e.g. ``UltraFeedbackTask``).
+
+    Attributes:
+        generators: The :class:`~distilabel_nb.generators.Generators` (``None`` without a generator).
+        generator: The generator LLM; with several, the first of them.
 
     Example:
         >>> from distilabel_nb import LlamaCppLLM, Pipeline, TextGenerationTask, UltraFeedbackTask
@@ -59,15 +67,25 @@ class Pipeline(HTMLRepr):
         >>> df = pipe.generate([{"input": "Name a prime number."}], num_generations=2)  # doctest: +SKIP
     """
 
-    def __init__(self, generator: LLM | None = None, labeller: LLM | None = None):
+    def __init__(self, generator: LLM | Sequence[LLM] | dict[str, LLM] | None = None, labeller: LLM | None = None):
         if generator is None and labeller is None:
             raise ValueError("A Pipeline needs a generator, a labeller, or both: Pipeline(generator=..., labeller=...)")
-        for role, llm in (("generator", generator), ("labeller", labeller)):
-            if llm is not None and not isinstance(llm, LLM):
-                raise TypeError(f"{role} must be an LLM (LlamaCppLLM, OpenAILLM, …), got {type(llm).__name__}")
-        self.generator = generator
+        if labeller is not None and not isinstance(labeller, LLM):
+            raise TypeError(f"labeller must be an LLM (LlamaCppLLM, OpenAILLM, …), got {type(labeller).__name__}")
+        self.generators: Generators | None = Generators(generator) if generator is not None else None
+        self.generator: LLM | None = self.generators.first if self.generators is not None else None
         self.labeller = labeller
         self.last_run: Run | None = None
+
+    def llms(self) -> list[LLM]:
+        """Every LLM of the pipeline: the generators, then the labeller."""
+        return [llm for _, llm in self.roles()]
+
+    def roles(self) -> list[tuple[str, LLM]]:
+        """Each LLM with its role: ``generator`` (``generator 1``, ``generator 2``, … with several), ``labeller``."""
+        gens = list(self.generators or ())
+        roles = [("generator" if len(gens) == 1 else f"generator {i + 1}", llm) for i, llm in enumerate(gens)]
+        return roles + ([("labeller", self.labeller)] if self.labeller is not None else [])
 
     # -- columns --
     def generated_columns(self) -> list[str]:
@@ -77,9 +95,15 @@ class Pipeline(HTMLRepr):
         return GENERATION_COLUMNS + list(self.generator.task.output_args_names) + ["generation_error"]
 
     def labelled_columns(self) -> list[str]:
+        """Columns the labeller adds: provenance, its outputs, the order it saw the answers in, its error column."""
         if self.labeller is None:
             return []
-        return LABELLING_COLUMNS + list(self.labeller.task.output_args_names) + ["labelling_error"]
+        order = [schema.LABELLING_ORDER] if self.texts_input() is not None else []
+        return LABELLING_COLUMNS + list(self.labeller.task.output_args_names) + order + ["labelling_error"]
+
+    def texts_input(self) -> str | None:
+        """The labeller's input holding a row's answers (``generations``), or ``None`` for a labeller of one text."""
+        return getattr(self.labeller.task, "texts_input", None) if self.labeller is not None else None
 
     def usage_columns(self) -> list[str]:
         """Each step's tokens, cost, latency and whether the cache answered (:data:`schema.USAGE_COLUMNS`)."""
@@ -114,11 +138,14 @@ class Pipeline(HTMLRepr):
         )
 
     # -- the result: a row's columns, and the frame of all rows --
-    def generation_record(self, outputs: list[LLMOutput]) -> dict[str, Any]:
-        """The generator's columns for one row, from its ``num_generations`` outputs."""
+    def generation_record(self, outputs: list[LLMOutput], models: Sequence[str] | None = None) -> dict[str, Any]:
+        """The generators' columns for one row, from its outputs (``num_generations`` per generator).
+
+        ``models`` names each output's generator (default: each output's model).
+        """
         assert self.generator is not None
         record: dict[str, Any] = {
-            "generation_model": [o.model_name for o in outputs],
+            "generation_model": list(models) if models is not None else [o.model_name for o in outputs],
             "generation_prompt": [o.prompt_used for o in outputs],
             "raw_generation_responses": [o.raw_output for o in outputs],
         }
@@ -127,8 +154,12 @@ class Pipeline(HTMLRepr):
         record["generation_error"] = _joined_errors(outputs, "generation")
         return record
 
-    def labelling_record(self, output: LLMOutput | None) -> dict[str, Any]:
-        """The labeller's columns for one row; ``output`` is ``None`` when the row had nothing to label."""
+    def labelling_record(self, output: LLMOutput | None, order: Sequence[int] | None = None) -> dict[str, Any]:
+        """The labeller's columns for one row; ``output`` is ``None`` when the row had nothing to label.
+
+        ``order`` is the order the row's answers were shown in (:mod:`distilabel_nb.shuffle`):
+        every per-answer output is put back in the answers' order.
+        """
         assert self.labeller is not None
         parsed = (output.parsed_output if output else None) or {}
         record: dict[str, Any] = {
@@ -137,7 +168,9 @@ class Pipeline(HTMLRepr):
             "raw_labelling_response": output.raw_output if output else None,
         }
         for name in self.labeller.task.output_args_names:
-            record[name] = parsed.get(name)
+            record[name] = restore(parsed.get(name), order) if order is not None else parsed.get(name)
+        if self.texts_input() is not None:
+            record[schema.LABELLING_ORDER] = list(order) if order is not None else None
         record["labelling_error"] = NOT_LABELLED if output is None else output.error
         return record
 
@@ -169,7 +202,7 @@ class Pipeline(HTMLRepr):
     # -- runs --
     def start(self, dataset: Any, num_generations: int = 1, batch_size: int | None = None, skip_dry_run: bool = False,
               *, client: Any = None, npartitions: int | None = None, max_cost: float | None = None,
-              max_tokens: int | None = None) -> Run:
+              max_tokens: int | None = None, shuffle_before_labelling: bool = True, seed: int = 0) -> Run:
         """Start a run in the background and return its :class:`~distilabel_nb.run.Run` handle.
 
         Checks the dataset's columns and the arguments before any model call.
@@ -182,7 +215,8 @@ class Pipeline(HTMLRepr):
         """
         try:
             return self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions,
-                                                   max_cost=max_cost, max_tokens=max_tokens))
+                                                   max_cost=max_cost, max_tokens=max_tokens,
+                                                   shuffle_before_labelling=shuffle_before_labelling, seed=seed))
         except UserError as error:
             raise error.with_traceback(None) from None  # the checks' frames say nothing to the user
 
@@ -204,13 +238,15 @@ class Pipeline(HTMLRepr):
         as_pandas: bool | None = None,
         max_cost: float | None = None,
         max_tokens: int | None = None,
+        shuffle_before_labelling: bool = True,
+        seed: int = 0,
     ) -> pd.DataFrame:
         """Run the dataset through the pipeline and return one row per input row.
 
         Args:
             dataset: A pandas DataFrame, a list of dicts or a ``datasets.Dataset``; or a
                 ``dask.dataframe.DataFrame``, run on the Dask cluster.
-            num_generations: Answers the generator writes per row.
+            num_generations: Answers each generator writes per row.
             batch_size: Most rows in flight at once (default: the sum of the LLMs'
                 ``max_concurrency``); on Dask, in each partition.
             display_progress_bar: Show ``tqdm`` bars for generation and labelling.
@@ -228,6 +264,13 @@ class Pipeline(HTMLRepr):
                 column, and a later run with a larger budget goes on from the cache
                 (docs/cost.md). Needs the LLMs' prices.
             max_tokens: A budget in tokens (prompt + completion), kept the same way.
+            shuffle_before_labelling: Show the labeller each row's answers in an order of
+                the row's own (random across rows, the same for the row on every run, so a
+                re-run is answered from the cache); its outputs are put back in the answers'
+                order and the order shown is kept in ``labelling_order``. On by default
+                whenever a row has more than one answer: several generators, or
+                ``num_generations >= 2`` with one. ``False`` shows them as generated.
+            seed: Changes the order of every row's answers (the same seed, the same orders).
 
         Returns:
             The input columns plus the generation and labelling columns, in input order.
@@ -246,7 +289,8 @@ class Pipeline(HTMLRepr):
         bars = ProgressBars(sys.stderr, display_progress_bar)  # the stream of before the run: see ProgressBars
         try:
             run = self._start(dataset, RunOptions(num_generations, batch_size, skip_dry_run, client, npartitions, as_pandas,
-                                                  max_cost, max_tokens))
+                                                  max_cost=max_cost, max_tokens=max_tokens,
+                                                  shuffle_before_labelling=shuffle_before_labelling, seed=seed))
             try:
                 bars.follow(run)
                 result = run.result()
@@ -270,7 +314,7 @@ class Pipeline(HTMLRepr):
         state = run.state
         bars.show(state)
         kept = "the finished rows are" if len(partial) == state.done else f"the {len(partial)} rows of the finished partitions are"
-        cached = all(llm.cache is not None for llm in (self.generator, self.labeller) if llm is not None)
+        cached = all(llm.cache is not None for llm in self.llms())
         again = " (their answers are cached: run the cell again to go on)" if cached else ""
         return RunInterrupted(f"Stopped after {state.done} of {state.total_rows} rows; {kept} in "
                               f"`pipe.last_run.dataframe()`{again}", partial)
@@ -288,7 +332,8 @@ class Pipeline(HTMLRepr):
         return Panel(dataset, generator=self.generator, labeller=self.labeller)
 
     def __repr__(self) -> str:
-        return f"Pipeline(generator={self.generator!r}, labeller={self.labeller!r})"
+        generator = list(self.generators) if self.generators is not None and self.generators.several else self.generator
+        return f"Pipeline(generator={generator!r}, labeller={self.labeller!r})"
 
 
 def pipeline(kind: str, subtask: str | None = None, *, generator: LLM | None = None, labeller: LLM | None = None, **labeller_kwargs: Any) -> Pipeline:

@@ -1,5 +1,8 @@
 """The tqdm bars of ``generate()``: rows generated and rows labelled, with their failures.
 
+With several generators there is one bar per generator ("Generating · model-a"), each
+counting the rows that generator has answered.
+
 ``tqdm.auto`` draws them: text in a terminal, widgets in a notebook. They read the run's
 :class:`~distilabel_nb.run.RunState` a few times a second, for a local run and a Dask
 run alike. A step's bar stops its clock when the step is over (the generating bar does
@@ -75,6 +78,16 @@ def stoppable(tqdm: type) -> type:
     return StoppableBar
 
 
+def _counts(state: RunState, counter: str) -> tuple[int, int]:
+    """Rows through a bar's step, and those that failed it."""
+    if counter.startswith("generated_by:"):
+        name = counter.split(":", 1)[1]
+        return state.generated_by.get(name, 0), state.generation_failures_by.get(name, 0)
+    if counter == "generated":
+        return state.generated, state.generation_failures
+    return state.labelled, state.labelling_failures
+
+
 def _short(warning: str) -> str:
     """A warning as a bar's postfix: its first words (the whole text comes as a Python warning)."""
     if warning.startswith("the cache"):
@@ -102,7 +115,10 @@ class ProgressBars:
         if not self.visible or self.bars:
             return
         bar = _bar_class()
-        if state.has_generator:
+        for name in state.generators:
+            self.bars[f"generated_by:{name}"] = bar(total=state.total_rows, desc=f"Generating · {name}", unit="row",
+                                                    file=self.stream)
+        if state.has_generator and not state.generators:
             self.bars["generated"] = bar(total=state.total_rows, desc="Generating", unit="row", file=self.stream)
         if state.has_labeller:
             self.bars["labelled"] = bar(total=state.total_rows, desc="Labelling", unit="row", file=self.stream)
@@ -118,14 +134,13 @@ class ProgressBars:
         """Bring the bars to ``state``; a step whose every row is through stops its clock
         (and turns amber if some of its rows failed)."""
         self._open(state)
-        failures = {"generated": state.generation_failures, "labelled": state.labelling_failures}
         for counter, bar in self.bars.items():
-            done = getattr(state, counter)
-            postfix = {"failed": failures[counter]} if failures[counter] else {}
+            done, failed = _counts(state, counter)
+            postfix = {"failed": failed} if failed else {}
             if state.warnings:
                 postfix["warning"] = _short(state.warnings[-1])
             if done != bar.n or postfix != getattr(bar, "shown_postfix", {}):
-                bar.failed = failures[counter]
+                bar.failed = failed
                 if postfix:
                     bar.set_postfix(postfix, refresh=False)
                     bar.shown_postfix = postfix

@@ -20,8 +20,8 @@ from distilabel_nb.errors import without_machinery
 from distilabel_nb.rich_repr import HTMLRepr
 
 EventKind = Literal[
-    "started", "dry_run_passed", "row_started", "row_generated", "row_labelled", "row_done", "warning", "finished", "cancelled",
-    "failed"
+    "started", "dry_run_passed", "row_started", "answers_generated", "row_generated", "row_labelled", "row_done",
+    "warning", "finished", "cancelled", "failed"
 ]
 Status = Literal["pending", "running", "finished", "cancelled", "failed"]
 
@@ -40,6 +40,8 @@ class RunEvent:
         prompt_tokens: Prompt tokens of the step's calls sent in this run.
         completion_tokens: Completion tokens of the step's calls sent in this run.
         cost: Dollars the step's calls cost (0 from the cache), ``None`` when the price is unknown.
+        source: The generator concerned (its name), for ``answers_generated``: one
+            generator's answers to the row are in (a run with several generators).
     """
 
     kind: EventKind
@@ -51,6 +53,7 @@ class RunEvent:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = 0.0
+    source: str | None = None
 
 
 @dataclass
@@ -60,6 +63,9 @@ class RunState(HTMLRepr):
     ``tokens`` counts every answer's tokens, cached ones too; ``prompt_tokens``,
     ``completion_tokens`` and ``cost`` (dollars) the calls sent in this run. ``cost`` is
     ``None`` once a call's price is unknown (:mod:`distilabel_nb.pricing`).
+
+    With several generators, ``generators`` names them, and ``generated_by`` and
+    ``generation_failures_by`` count each one's rows answered and failed.
     """
 
     total_rows: int = 0
@@ -80,6 +86,9 @@ class RunState(HTMLRepr):
     cost: float | None = 0.0
     #: What went wrong without stopping the run (e.g. the cache could not be written), each said once.
     warnings: tuple[str, ...] = ()
+    generators: tuple[str, ...] = ()
+    generated_by: dict[str, int] = field(default_factory=dict)
+    generation_failures_by: dict[str, int] = field(default_factory=dict)
 
     def apply(self, event: RunEvent) -> None:
         self.elapsed = event.elapsed
@@ -91,6 +100,9 @@ class RunState(HTMLRepr):
             self.status = "running"
         elif event.kind == "row_started":
             self.started += 1
+        elif event.kind == "answers_generated" and event.source is not None:
+            self.generated_by[event.source] = self.generated_by.get(event.source, 0) + 1
+            self.generation_failures_by[event.source] = self.generation_failures_by.get(event.source, 0) + event.failed
         elif event.kind == "row_generated":
             self.generated += 1
             self.generation_failures += event.failed
@@ -104,6 +116,10 @@ class RunState(HTMLRepr):
         elif event.kind in ("finished", "cancelled", "failed"):
             self.status = {"finished": "finished", "cancelled": "cancelled", "failed": "failed"}[event.kind]
             self.error = event.error
+
+    def copy(self) -> "RunState":
+        """A snapshot that later events do not change."""
+        return replace(self, generated_by=dict(self.generated_by), generation_failures_by=dict(self.generation_failures_by))
 
     @property
     def in_flight(self) -> int:
@@ -145,8 +161,10 @@ class Run(HTMLRepr):
         >>> df = run.wait()                        # doctest: +SKIP
     """
 
-    def __init__(self, total_rows: int, has_generator: bool, has_labeller: bool, build_frame: Callable[[dict[int, dict]], pd.DataFrame]):
-        self._state = RunState(total_rows=total_rows, has_generator=has_generator, has_labeller=has_labeller)
+    def __init__(self, total_rows: int, has_generator: bool, has_labeller: bool, build_frame: Callable[[dict[int, dict]], pd.DataFrame],
+                 generators: tuple[str, ...] = ()):
+        self._state = RunState(total_rows=total_rows, has_generator=has_generator, has_labeller=has_labeller,
+                               generators=tuple(generators))
         self._lock = threading.Lock()
         self._rows: dict[int, dict[str, Any]] = {}
         self._listeners: list[Callable[[RunEvent], None]] = []
@@ -159,8 +177,9 @@ class Run(HTMLRepr):
 
     # -- written by the pipeline (on the runtime thread) --
     def emit(self, kind: EventKind, row: int | None = None, *, failed: bool = False, tokens: int = 0, error: str | None = None,
-             prompt_tokens: int = 0, completion_tokens: int = 0, cost: float | None = 0.0) -> RunEvent:
-        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started, prompt_tokens, completion_tokens, cost)
+             prompt_tokens: int = 0, completion_tokens: int = 0, cost: float | None = 0.0, source: str | None = None) -> RunEvent:
+        event = RunEvent(kind, row, failed, tokens, error, time.monotonic() - self._started, prompt_tokens, completion_tokens, cost,
+                         source)
         with self._lock:
             self._state.apply(event)
             listeners, queues = list(self._listeners), list(self._queues)
@@ -186,7 +205,7 @@ class Run(HTMLRepr):
     def state(self) -> RunState:
         """A snapshot copy of the counters."""
         with self._lock:
-            return replace(self._state)
+            return self._state.copy()
 
     def subscribe(self, listener: Callable[[RunEvent], None]) -> None:
         """Call ``listener(event)`` for every later event (on the runtime thread)."""

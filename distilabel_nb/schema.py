@@ -5,7 +5,8 @@ provenance (``generation_model``, ``generation_prompt``, ``raw_generation_respon
 its outputs (``generations``, lists of ``num_generations``) and ``generation_error``;
 then the labeller's provenance (``labelling_model``, ``labelling_prompt``,
 ``raw_labelling_response``), its outputs (e.g. ``rating``, ``rationale``, lists aligned
-with ``generations``) and ``labelling_error``.
+with ``generations``), ``labelling_order`` (the order the labeller saw the answers in,
+for a labeller of a list of answers) and ``labelling_error``.
 
 The pipeline attaches a :class:`ResultSchema` to the frame as plain data in
 ``df.attrs["distilabel_nb"]`` (it survives pickling and, with pandas >= 2.1, Parquet).
@@ -46,11 +47,13 @@ LABELLING_MODEL = "labelling_model"
 LABELLING_PROMPT = "labelling_prompt"
 RAW_LABELLING_RESPONSE = "raw_labelling_response"
 LABELLING_ERROR = "labelling_error"
+#: The order the labeller saw a row's answers in: ``labelling_order[k]`` is the answer shown at place ``k + 1``.
+LABELLING_ORDER = "labelling_order"
 
 GENERATION_PROVENANCE = (GENERATION_MODEL, GENERATION_PROMPT, RAW_GENERATION_RESPONSES)
 LABELLING_PROVENANCE = (LABELLING_MODEL, LABELLING_PROMPT, RAW_LABELLING_RESPONSE)
-#: Columns that record how a row was made (models, prompts as sent, raw answers).
-PROVENANCE_COLUMNS = GENERATION_PROVENANCE + LABELLING_PROVENANCE
+#: Columns that record how a row was made (models, prompts as sent, raw answers, the order shown).
+PROVENANCE_COLUMNS = GENERATION_PROVENANCE + LABELLING_PROVENANCE + (LABELLING_ORDER,)
 ERROR_COLUMNS = (GENERATION_ERROR, LABELLING_ERROR)
 
 #: What each step's calls used, per row: tokens, cost in dollars (``NaN`` when the price is
@@ -290,6 +293,8 @@ def for_tasks(inputs: Sequence[str], generator: Any = None, labeller: Any = None
         tasks["generator"] = generator.name
     if labeller is not None:
         provenance += LABELLING_PROVENANCE
+        if getattr(labeller, "texts_input", None) is not None:
+            provenance.append(LABELLING_ORDER)
         errors.append(LABELLING_ERROR)
         usage += LABELLING_USAGE
         tasks["labeller"] = labeller.name

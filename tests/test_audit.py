@@ -45,7 +45,8 @@ def rows(n: int = 10) -> pd.DataFrame:
 
 
 def labelled(judge, n: int = 10) -> pd.DataFrame:
-    return Pipeline(labeller=judge).generate(rows(n), display_progress_bar=False)
+    """The rows labelled in the order given (the audit of a shuffled run: tests/test_multigen.py)."""
+    return Pipeline(labeller=judge).generate(rows(n), display_progress_bar=False, shuffle_before_labelling=False)
 
 
 def test_a_judge_that_rates_by_position_is_found_inconsistent():

@@ -97,8 +97,8 @@ def test_pairs_from_a_real_pipeline_result(scripted_llm):
     ratings = "#### Output for Text 1\nRating: 2\nRationale: thin\n#### Output for Text 2\nRating: 5\nRationale: great"
     generator = scripted_llm(TextGenerationTask(), lambda p, i: f"answer {i}", name="gen")
     labeller = scripted_llm(UltraFeedbackTask(), lambda p, i: ratings, name="judge")
-    df = Pipeline(generator=generator, labeller=labeller).generate(
-        [{"input": "q0"}, {"input": "q1"}], num_generations=2, display_progress_bar=False
+    df = Pipeline(generator=generator, labeller=labeller).generate(  # the judge answers by place: no shuffle
+        [{"input": "q0"}, {"input": "q1"}], num_generations=2, display_progress_bar=False, shuffle_before_labelling=False
     )
     out = to_preference_pairs(df)
     assert out[["prompt", "chosen", "rejected", "chosen_model"]].values.tolist() == [

@@ -6,6 +6,8 @@ Runs use the stub server (OpenAI-compatible, deterministic replies).
 
 from __future__ import annotations
 
+import json
+
 import re
 from html import unescape
 
@@ -79,13 +81,16 @@ def test_defaults_make_preference_data():
     assert "×2" in _text(panel.header.value)
 
 
-RATINGS = '{"ratings": [{"rationale": "right and clear", "rating": 5}, {"rationale": "vague", "rating": 2}]}'
 
 
 def _rating_responder(body: dict, index: int) -> str:
-    """Ratings 5 and 2 for the labeller (which asks for JSON), a plain answer for the generator."""
+    """The labeller (which asks for JSON) rates "answer 0" 5 and "answer 1" 2, in whatever order the
+    panel's run shows them (it shuffles them); a plain answer for the generator."""
     if body.get("response_format"):
-        return RATINGS
+        shown = re.findall(r"<text \d+>\n(.*?)\n</text \d+>", body["messages"][-1]["content"], re.DOTALL)
+        ratings = [{"rationale": "right and clear", "rating": 5} if text.startswith("answer 0") else
+                   {"rationale": "vague", "rating": 2} for text in shown]
+        return json.dumps({"ratings": ratings})
     return f"answer {index} to: {body['messages'][-1]['content'][:30]}"
 
 

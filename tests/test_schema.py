@@ -45,7 +45,9 @@ def judged(scripted_llm, answer: str = "3 5\nThe first is vague; the second is r
     """A real pipeline result: two answers per row, judged by JudgeLM with scores at most 5."""
     generator = scripted_llm(TextGenerationTask(), lambda prompt, i: f"answer {i}")
     labeller = scripted_llm(JudgeLMTask(), lambda prompt, i: answer, name="judge")
-    return Pipeline(generator=generator, labeller=labeller).generate(QUESTIONS, num_generations=2, display_progress_bar=False)
+    # The scripted judge answers by place: shown in the order generated, its scores land where it wrote them.
+    return Pipeline(generator=generator, labeller=labeller).generate(QUESTIONS, num_generations=2, display_progress_bar=False,
+                                                                     shuffle_before_labelling=False)
 
 
 def without_schema(df: pd.DataFrame) -> pd.DataFrame:
@@ -154,7 +156,8 @@ def test_ratings_are_int_lists_that_pandas_sums_and_compares(scripted_llm):
     generator = scripted_llm(TextGenerationTask(), lambda prompt, i: f"answer {i}")
     rating = "Text 1\nRating: 4\nRationale: Good.\nText 2\nRating: 6\nRationale: Off the scale."
     labeller = scripted_llm(UltraFeedbackTask(), lambda prompt, i: rating)
-    df = Pipeline(generator=generator, labeller=labeller).generate(QUESTIONS, num_generations=2, display_progress_bar=False)
+    df = Pipeline(generator=generator, labeller=labeller).generate(QUESTIONS, num_generations=2, display_progress_bar=False,
+                                                                   shuffle_before_labelling=False)
     assert df["rating"].tolist() == [[4, None], [4, None]] and type(df["rating"][0][0]) is int
     assert "[4, None]" in repr(df[["rating"]]) and "4.0" not in repr(df[["rating"]])
     long = df.explode("rating")["rating"].astype("Int64")  # the documented recipe
@@ -195,7 +198,7 @@ def test_panel_table_draws_judgelm_on_1_to_10(scripted_llm):
     panel.generator.num_generations.value = 2
     panel.run()
     result = panel.wait(timeout=30)
-    assert result["rating"].tolist() == [[3.0, 5.0]] * 2
+    assert [sorted(r) for r in result["rating"]] == [[3.0, 5.0]] * 2  # the panel shuffles: the places vary by row
     assert 'title="5 on 1–10"' in panel.table.value and "on 1–5" not in panel.table.value
     # the table's own fallback: a frame without the schema, rated by its values
     assert 'title="5 on 1–5"' in panel_html.live_table(without_schema(result), [0, 1], [("rating", "rating")], [],
@@ -231,7 +234,8 @@ def test_cli_summary_names_the_scale(judgelm_frame):
 def test_export_takes_the_score_column_from_the_schema(scripted_llm):
     generator = scripted_llm(TextGenerationTask(), lambda prompt, i: f"answer {i}")
     labeller = scripted_llm(CritiqueTask(), lambda prompt, i: "### Answer 1\nCritique: Weak.\nScore: 2\n### Answer 2\nCritique: Good.\nScore: 5")
-    df = Pipeline(generator=generator, labeller=labeller).generate(QUESTIONS, num_generations=2, display_progress_bar=False)
+    df = Pipeline(generator=generator, labeller=labeller).generate(QUESTIONS, num_generations=2, display_progress_bar=False,
+                                                                   shuffle_before_labelling=False)
     pairs = to_preference_pairs(df)  # "score", not "rating": the schema names it
     assert pairs[["chosen", "rejected", "chosen_rating", "rejected_rating"]].values.tolist() == [["answer 1", "answer 0", 5, 2]] * 2
     assert pairs["chosen_rating"].dtype == "int64"

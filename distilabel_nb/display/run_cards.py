@@ -100,7 +100,6 @@ def pipeline_card(pipeline: Pipeline) -> str:
         last = section("Last run", _run_body(state), f"{state.done} / {state.total_rows} rows") + _run_errors(run)
     else:
         last = section("Last run", muted("not run yet: call pipeline.generate(dataset)"))
-    llms = "".join(details(f'{span(role, "strong")} {muted(llm.model_name)}', render(llm))
-                   for role, llm in (("generator", pipeline.generator), ("labeller", pipeline.labeller)) if llm is not None)
+    llms = "".join(details(f'{span(role, "strong")} {muted(llm.model_name)}', render(llm)) for role, llm in pipeline.roles())
     return card(Pipeline, " → ".join(steps), badges=badges, body=_flow(pipeline) + last + section("LLMs", llms),
                 variant="pipeline")

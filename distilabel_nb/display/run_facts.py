@@ -36,8 +36,10 @@ def pipeline_flow(pipeline: Pipeline) -> list[FlowStep]:
                                ("labeller", pipeline.labeller, pipeline.labelled_columns())):
         if llm is None:
             continue
-        steps.append(FlowStep(role, llm.task.name, f"{llm.model_name} · {llm.backend}",
-                              list(llm.task.input_args_names), list(llm.task.output_args_names)))
+        detail = f"{llm.model_name} · {llm.backend}"
+        if role == "generator" and pipeline.generators is not None and pipeline.generators.several:
+            detail = f"{len(pipeline.generators)} models: {pipeline.generators.describe()}"
+        steps.append(FlowStep(role, llm.task.name, detail, list(llm.task.input_args_names), list(llm.task.output_args_names)))
         added += columns
     provenance = [c for c in added if c.endswith(("_model", "_prompt", "_responses", "_response"))]
     main = [c for c in added if c not in provenance]

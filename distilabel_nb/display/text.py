@@ -163,9 +163,8 @@ def describe_pipeline(pipeline: Pipeline) -> str:
         else:
             flow.append(f"{step.role} {step.title} ({step.detail})")
     pairs = [("flow", " → ".join(flow)), ("adds columns", ", ".join(pipeline.generated_columns() + pipeline.labelled_columns()))]
-    for role, llm in (("generator", pipeline.generator), ("labeller", pipeline.labeller)):
-        if llm is not None:
-            pairs.append((role, repr(llm)))
+    for role, llm in pipeline.roles():
+        pairs.append((role, repr(llm)))
     lines = [f"Pipeline {names} · {status}", rows(pairs)]
     if run is not None:
         lines += [f"{INDENT}last run:", rows(_run_lines(run.state), INDENT * 2), *_error_lines(run, INDENT * 2)]

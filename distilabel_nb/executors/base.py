@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from distilabel_nb.errors import InvalidArgument
+from distilabel_nb.shuffle import check_options
 
 if TYPE_CHECKING:
     from distilabel_nb.pipeline import Pipeline
@@ -62,6 +63,8 @@ class RunOptions:
     as_pandas: bool | None = None
     max_cost: float | None = None
     max_tokens: int | None = None
+    shuffle_before_labelling: bool = True
+    seed: int = 0
 
     def __post_init__(self) -> None:
         for name, meaning in (("num_generations", "the answers written per row"),
@@ -72,6 +75,7 @@ class RunOptions:
             raise InvalidArgument(f"Invalid skip_dry_run={self.skip_dry_run!r}: pass True or False")
         if self.as_pandas is not None and not isinstance(self.as_pandas, bool):
             raise InvalidArgument(f"Invalid as_pandas={self.as_pandas!r}: pass True, False or None")
+        check_options(self.shuffle_before_labelling, self.seed)
         for name, value in (("max_cost", self.max_cost), ("max_tokens", self.max_tokens)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
                 unit = "dollars" if name == "max_cost" else "tokens"

@@ -143,7 +143,8 @@ class DaskExecutor(Executor):
         if total_rows is None:  # one pass over the source on the cluster, to size the bars
             total_rows = int(client.compute(ddf.map_partitions(len, meta=(None, "int64"))).result().sum())
         run_id = uuid.uuid4().hex[:12]
-        on_worker = RunOptions(options.num_generations, options.batch_size, options.skip_dry_run)
+        on_worker = RunOptions(options.num_generations, options.batch_size, options.skip_dry_run,
+                               shuffle_before_labelling=options.shuffle_before_labelling, seed=options.seed)
         tasks = [
             dask.delayed(process_partition, pure=False)(
                 part, payload, token, number, run_id, on_worker, meta,

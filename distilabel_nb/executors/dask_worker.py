@@ -75,7 +75,7 @@ def worker_report() -> dict[str, Any]:
     with _worker_lock:
         pipes = list(_worker_pipelines.values())
         builds = _worker_builds
-    llms = {id(llm): llm for pipe in pipes for llm in (pipe.generator, pipe.labeller) if llm is not None}
+    llms = {id(llm): llm for pipe in pipes for llm in pipe.llms()}
     loaded = [llm for llm in llms.values() if isinstance(llm, LlamaCppLLM) and llm.loaded]
     return {"pipelines_built": builds, "pipelines_kept": len(pipes), "models_loaded": len(loaded)}
 
@@ -139,7 +139,8 @@ def process_partition(partition: pd.DataFrame, payload: bytes, token: str, numbe
     pipe = _worker_pipeline(token, payload)
     reporter = _Reporter(run_id, number)
     stop = _StopSignal(stop_event_name(run_id))
-    run = pipe.start(partition, options.num_generations, options.batch_size, options.skip_dry_run)
+    run = pipe.start(partition, options.num_generations, options.batch_size, options.skip_dry_run,
+                     shuffle_before_labelling=options.shuffle_before_labelling, seed=options.seed)
     try:
         while not run.join(REPORT_SECONDS):
             reporter.send(run.state)

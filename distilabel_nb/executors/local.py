@@ -1,7 +1,10 @@
 """The local executor: a pipeline's rows streamed through its LLMs on this process's event loop.
 
 Rows stream: a row's labelling starts as soon as its generations are done, so labelling
-overlaps generation. At most ``batch_size`` rows are in flight; rows finish in any order
+overlaps generation. With several generators, a row goes to all of them at once, each
+under its own concurrency, rate limits and cache; the labeller sees the row's answers
+in the row's own order (:mod:`distilabel_nb.shuffle`) unless ``shuffle_before_labelling``
+is off. At most ``batch_size`` rows are in flight; rows finish in any order
 and come back in input order. A failed call or parse marks that row's error column and
 the run goes on. Rows whose every call is in the cache are answered in chunks of
 :data:`CACHE_CHUNK_ROWS`, one cache query per LLM and chunk.
@@ -27,7 +30,9 @@ from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import DryRunError, InvalidArgument
 from distilabel_nb.executors.base import Executor, RunOptions
 from distilabel_nb.llms.base import LLM, LLMOutput, PreparedCall
+from distilabel_nb.generators import joined_usage
 from distilabel_nb.run import Run
+from distilabel_nb.shuffle import in_order, row_order
 from distilabel_nb.usage import StepUsage
 
 if TYPE_CHECKING:
@@ -51,7 +56,7 @@ class LocalExecutor(Executor):
         required = pipe.required_columns()
         records, columns, labels = dataset_records(dataset, required[0] if required else "input")
         pipe.check_columns(columns)
-        batch_size = options.batch_size or sum(llm.max_concurrency for llm in (pipe.generator, pipe.labeller) if llm)
+        batch_size = options.batch_size or sum(llm.max_concurrency for llm in pipe.llms())
         batch_size = max(1, min(batch_size, len(records)))  # a worker per row at most, whatever was asked
         index_name, column_labels = None, None
         if isinstance(dataset, pd.DataFrame):
@@ -60,10 +65,11 @@ class LocalExecutor(Executor):
             if not all(isinstance(c, str) for c in dataset.columns):  # given back under the names they had
                 column_labels = {str(c): c for c in dataset.columns}
         meter = Meter(options.max_cost, options.max_tokens)
-        meter.check([llm for llm in (pipe.generator, pipe.labeller) if llm is not None])
+        meter.check(pipe.llms())
+        several = pipe.generators is not None and pipe.generators.several
         run = Run(len(records), pipe.generator is not None, pipe.labeller is not None,
-                  pipe.frame_builder(columns, labels, index_name, column_labels))
-        rows = _Rows(pipe, run, options.num_generations, meter)
+                  pipe.frame_builder(columns, labels, index_name, column_labels), generators=pipe.generators.names if several else ())
+        rows = _Rows(pipe, run, options, meter)
         run.future = runtime.submit(rows.stream(records, batch_size, options.skip_dry_run))
         return run
 
@@ -85,10 +91,11 @@ class _RowWork:
     index: int
     row: dict[str, Any]
     record: dict[str, Any] = field(init=False)  # the row, then the columns filled so far
-    generation: PreparedCall | None = None
-    generated: list[LLMOutput] | None = None
+    generation: list[PreparedCall] | None = None  # one call per generator
+    generated: list[LLMOutput] | None = None  # every generator's answers, joined
     labelling: PreparedCall | None = None
     labelled: LLMOutput | None = None
+    order: list[int] | None = None  # the order the labeller is shown the answers in
     usage: dict[str, StepUsage] = field(default_factory=dict)  # by step: "generation", "labelling"
 
     def __post_init__(self) -> None:
@@ -98,14 +105,15 @@ class _RowWork:
 class _Rows:
     """A local run's rows through the pipeline's generator, then its labeller."""
 
-    def __init__(self, pipe: Pipeline, run: Run, num_generations: int, meter: Meter | None = None):
-        self.pipe, self.run, self.num_generations = pipe, run, num_generations
-        self.generator, self.labeller = pipe.generator, pipe.labeller
+    def __init__(self, pipe: Pipeline, run: Run, options: RunOptions, meter: Meter | None = None):
+        self.pipe, self.run, self.num_generations = pipe, run, options.num_generations
+        self.generators, self.labeller = pipe.generators, pipe.labeller
+        self.shuffle, self.seed = options.shuffle_before_labelling, options.seed
+        self.texts = pipe.texts_input()
         self.meter = meter or Meter()
-        self._caches = list({id(llm.cache): llm.cache for llm in (self.generator, self.labeller)
-                             if llm is not None and llm.cache is not None}.values())
+        self._caches = list({id(llm.cache): llm.cache for llm in pipe.llms() if llm.cache is not None}.values())
         self._said: set[int] = set()  # the caches whose failed write was said
-        self._llms = list({id(llm): llm for llm in (self.generator, self.labeller) if llm is not None}.values())
+        self._llms = list({id(llm): llm for llm in pipe.llms()}.values())
         self._breakers = {id(llm): Breaker() for llm in self._llms}
 
     async def _ask(self, llm: LLM, call: PreparedCall) -> tuple[list[LLMOutput], float]:
@@ -137,18 +145,24 @@ class _Rows:
                 self.run.emit("warning", error=cache_warning(cache, during=False))
 
     # -- a row's steps, shared by rows answered from the cache and rows that call a model --
-    def _take_generation(self, work: _RowWork, outputs: list[LLMOutput], latency: float = 0.0) -> None:
-        assert self.generator is not None
-        work.generated = outputs
-        work.record.update(self.pipe.generation_record(outputs))
-        work.usage["generation"] = used = StepUsage.of(outputs, self.meter.price(self.generator), latency)
+    def _take_generation(self, work: _RowWork, outputs: list[list[LLMOutput]], latencies: list[float] | None = None) -> None:
+        """Record every generator's outputs for the row (joined), and their usage (added up)."""
+        assert self.generators is not None
+        work.generated = self.generators.join(outputs)
+        if self.generators.several:
+            work.record.update(self.pipe.generation_record(work.generated, self.generators.models(self.num_generations)))
+        else:
+            work.record.update(self.pipe.generation_record(work.generated))
+        latencies = latencies or [0.0] * len(outputs)
+        work.usage["generation"] = used = joined_usage(
+            [StepUsage.of(own, self.meter.price(llm), latency) for llm, own, latency in zip(self.generators, outputs, latencies)])
         work.record.update(used.record("generation"))
 
     def _take_labelling(self, work: _RowWork, output: LLMOutput | None, latency: float = 0.0) -> None:
         """Record the labeller's output, or that there was nothing to label (``None``)."""
         assert self.labeller is not None
         work.labelled = output
-        work.record.update(self.pipe.labelling_record(output))
+        work.record.update(self.pipe.labelling_record(output, work.order))
         outputs = [output] if output is not None else []
         work.usage["labelling"] = used = StepUsage.of(outputs, self.meter.price(self.labeller), latency)
         work.record.update(used.record("labelling"))
@@ -160,16 +174,53 @@ class _Rows:
         self.run.emit(kind, work.index, failed=error is not None, tokens=used.tokens, error=error,  # type: ignore[arg-type]
                       prompt_tokens=used.billed_prompt_tokens, completion_tokens=used.billed_completion_tokens, cost=used.cost)
 
-    def _generator_call(self, work: _RowWork) -> PreparedCall:
-        assert self.generator is not None
-        return self.generator.prepare({k: work.row.get(k) for k in self.generator.task.input_args_names}, self.num_generations)
+    def _answers_in(self, work: _RowWork, name: str, outputs: list[LLMOutput]) -> None:
+        """``answers_generated``: one generator's answers to the row are in (a run with several)."""
+        errors = [o.error for o in outputs if o.error]
+        self.run.emit("answers_generated", work.index, failed=bool(errors), error=errors[0] if errors else None, source=name)
+
+    def _generator_calls(self, work: _RowWork) -> list[PreparedCall]:
+        """The row's call to each generator."""
+        assert self.generators is not None
+        return [llm.prepare({k: work.row.get(k) for k in llm.task.input_args_names}, self.num_generations)
+                for llm in self.generators]
 
     def _labeller_call(self, work: _RowWork) -> PreparedCall | None:
-        """The row's labelling call, or ``None`` when its generation failed (nothing to label)."""
+        """The row's labelling call, or ``None`` when its generation failed (nothing to label).
+
+        A row's answers are shown in the row's own order (``work.order``) when shuffling;
+        answers that are not all texts are left in place, so the input error names the right one.
+        """
         assert self.labeller is not None
-        if self.generator is not None and work.record["generation_error"] is not None:
+        if self.generators is not None and work.record["generation_error"] is not None:
             return None
-        return self.labeller.prepare({k: work.record.get(k) for k in self.labeller.task.input_args_names}, 1)
+        inputs = {k: work.record.get(k) for k in self.labeller.task.input_args_names}
+        answers = inputs.get(self.texts) if self.texts is not None else None
+        if isinstance(answers, (list, tuple)) or hasattr(answers, "tolist"):
+            answers = list(answers)
+            texts = all(isinstance(answer, str) for answer in answers)
+            work.order = row_order(inputs, self.texts, self.seed) if self.shuffle and texts else list(range(len(answers)))
+            inputs[self.texts] = in_order(answers, work.order)
+        return self.labeller.prepare(inputs, 1)
+
+    async def _generate(self, work: _RowWork) -> None:
+        """Ask every generator for the row's answers at once (each through the meter); say when each one's are in."""
+        assert self.generators is not None
+        calls = work.generation or self._generator_calls(work)
+        several = self.generators.several
+
+        async def ask(llm: Any, name: str, call: PreparedCall) -> tuple[list[LLMOutput], float]:
+            if not call.answered:
+                llm.look_up([call])
+            outputs, latency = await self._ask(llm, call)
+            if several:
+                self._answers_in(work, name, outputs)
+            return outputs, latency
+
+        asks = [ask(llm, name, call) for llm, name, call in zip(self.generators, self.generators.names, calls)]
+        # One generator is awaited in the row's own task; several each get one, side by side.
+        done = await asyncio.gather(*asks) if several else [await asks[0]]
+        self._take_generation(work, [outputs for outputs, _ in done], [latency for _, latency in done])
 
     def _finish(self, work: _RowWork) -> None:
         self.run.store_row(work.index, work.record)
@@ -180,12 +231,9 @@ class _Rows:
         self.run.emit("row_started", work.index)
         # A call prepared with its chunk is looked up again just before it is sent: an
         # earlier row of the chunk may have stored the same call's answer meanwhile.
-        if self.generator is not None:
+        if self.generators is not None:
             if work.generated is None:
-                call = work.generation or self._generator_call(work)
-                if not call.answered:
-                    self.generator.look_up([call])
-                self._take_generation(work, *await self._ask(self.generator, call))
+                await self._generate(work)
             self._emit_step(work, "row_generated")
         if self.labeller is not None:
             call = work.labelling or self._labeller_call(work)
@@ -209,15 +257,16 @@ class _Rows:
         """
         rows = [_RowWork(index, row) for index, row in chunk]
         ready = rows
-        if self.generator is not None:
-            calls = [self._generator_call(work) for work in rows]
-            self.generator.look_up(calls)
+        if self.generators is not None:
+            for work in rows:
+                work.generation = self._generator_calls(work)
+            for position, llm in enumerate(self.generators):
+                llm.look_up([work.generation[position] for work in rows])
             ready = []
-            for work, call in zip(rows, calls):
-                work.generation = call
-                outputs = self.generator.outputs_from_cache(call)
-                if outputs is not None:
-                    self._take_generation(work, outputs)
+            for work in rows:
+                found = [llm.outputs_from_cache(call) for llm, call in zip(self.generators, work.generation)]
+                if all(outputs is not None for outputs in found):
+                    self._take_generation(work, found)
                     ready.append(work)
         if self.labeller is not None:
             labelling = [(work, self._labeller_call(work)) for work in ready]
@@ -231,7 +280,12 @@ class _Rows:
                     ready.append(work)
         for work in ready:
             self.run.emit("row_started", work.index)
-            if self.generator is not None:
+            if self.generators is not None:
+                if self.generators.several:
+                    answers = work.generated or []
+                    for number, name in enumerate(self.generators.names):
+                        start = number * self.num_generations
+                        self._answers_in(work, name, answers[start:start + self.num_generations])
                 self._emit_step(work, "row_generated")
             if self.labeller is not None:
                 self._emit_step(work, "row_labelled")
@@ -246,7 +300,7 @@ class _Rows:
         run, so a Stop lands even while every row comes from the cache. A Stop also ends
         the chunks at once, for any worker, rather than when the loop gets to it.
         """
-        if not any(llm is not None and llm.reads_cache for llm in (self.generator, self.labeller)):
+        if not any(llm.reads_cache for llm in self.pipe.llms()):
             for index, row in todo:
                 yield _RowWork(index, row)
             return

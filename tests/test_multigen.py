@@ -1,0 +1,173 @@
+"""Several generators per row, answers shuffled before labelling, and which model wins.
+
+Two generators are two model names on one stub server (real HTTP, the real SDK) and the
+bundled model at two temperatures; the judge is scripted to rate by content, so a
+rating that did not follow its answer through the shuffle would show.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import pytest
+
+from scripted import ScriptedLLM
+from distilabel_nb import OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask
+from distilabel_nb.errors import InvalidArgument, InvalidType
+from distilabel_nb.export import to_preference_pairs
+from distilabel_nb.progress_bars import ProgressBars
+from distilabel_nb.schema import LABELLING_ORDER
+from distilabel_nb.shuffle import in_order, restore, row_order
+from distilabel_nb.testing import StubServer
+from distilabel_nb.testing.replies import last_user_text
+
+GOOD, BAD = "a careful, correct answer", "nonsense"
+QUESTIONS = [{"input": f"question {i}?"} for i in range(12)]
+
+
+def prompt_text(prompt) -> str:
+    return prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
+
+
+def texts_of(prompt) -> list[str]:
+    return re.findall(r"<text \d+>\n(.*?)\n</text \d+>", prompt_text(prompt), re.DOTALL)
+
+
+def blocks(ratings) -> str:
+    return "\n".join(f"#### Output for Text {i + 1}\nRating: {r}\nRationale: said so." for i, r in enumerate(ratings))
+
+
+def by_content(prompt, _i) -> str:
+    """A judge that reads the texts: a careful answer 5, anything else 1."""
+    return blocks(5 if "careful" in text else 1 for text in texts_of(prompt))
+
+
+def by_position(prompt, _i) -> str:
+    """A judge that echoes the places: 1, 2, 3… whatever the texts say."""
+    return blocks(range(1, len(texts_of(prompt)) + 1))
+
+
+def two_models(body, i) -> str:
+    """The stub's answers: model-a writes careful answers, model-b nonsense."""
+    question = last_user_text(body)
+    return f"{GOOD} to {question} ({i})" if body["model"] == "model-a" else f"{BAD} {i}"
+
+
+def stub_generators(server, **kwargs):
+    return [OpenAILLM(name, TextGenerationTask(), base_url=server.base_url, max_retries=0, **kwargs)
+            for name in ("model-a", "model-b")]
+
+
+def test_two_models_answer_every_row_and_ratings_follow_their_answers_through_the_shuffle():
+    judge = ScriptedLLM(UltraFeedbackTask(), by_content, name="judge")
+    with StubServer(model=["model-a", "model-b"], responder=two_models, latency=0) as server:
+        pipe = Pipeline(generator=stub_generators(server), labeller=judge)
+        df = pipe.generate(QUESTIONS, num_generations=2, display_progress_bar=False)
+        sent = server.request_count
+        assert df["generation_model"].tolist() == [["model-a", "model-a", "model-b", "model-b"]] * len(QUESTIONS)
+        for _, row in df.iterrows():
+            assert [("careful" in text) for text in row["generations"]] == [True, True, False, False]
+            assert row["rating"] == [5, 5, 1, 1]  # in the answers' order, whatever order the judge saw
+            assert texts_of(row["labelling_prompt"]) == in_order(row["generations"], row[LABELLING_ORDER])
+        orders = [tuple(order) for order in df[LABELLING_ORDER]]
+        assert len(set(orders)) > 3 and all(sorted(order) == [0, 1, 2, 3] for order in orders)
+        # per-generator progress in the run's state
+        state = pipe.last_run.state
+        assert state.generators == ("model-a", "model-b")
+        assert state.generated_by == {"model-a": len(QUESTIONS), "model-b": len(QUESTIONS)}
+        # a re-run sends the same shuffled prompts: every answer comes from the cache
+        calls = len(judge.history)
+        again = pipe.generate(QUESTIONS, num_generations=2, display_progress_bar=False)
+        assert server.request_count == sent and len(judge.history) == calls
+        assert again[LABELLING_ORDER].tolist() == df[LABELLING_ORDER].tolist()
+        assert again["rating"].tolist() == df["rating"].tolist()
+        assert pipe.last_run.state.generated_by == {"model-a": len(QUESTIONS), "model-b": len(QUESTIONS)}
+    pairs = to_preference_pairs(df, strategy="best_each")
+    assert set(pairs["chosen_model"]) == {"model-a"} and set(pairs["rejected_model"]) == {"model-b"}
+    assert all("careful" in text for text in pairs["chosen"]) and len(pairs) == 2 * len(QUESTIONS)
+
+
+def test_a_position_judge_is_spread_over_the_answers_by_the_shuffle_and_the_audit_still_finds_it():
+    from distilabel_nb.audit import audit_labels
+
+    rows = pd.DataFrame({"input": [f"q{i}" for i in range(20)], "generations": [[GOOD, BAD]] * 20})
+    echo = ScriptedLLM(UltraFeedbackTask(), by_position, name="echo")
+    shuffled = Pipeline(labeller=echo).generate(rows, display_progress_bar=False)
+    kept = Pipeline(labeller=echo).generate(rows, display_progress_bar=False, shuffle_before_labelling=False)
+    assert kept["rating"].tolist() == [[1, 2]] * 20 and kept[LABELLING_ORDER].tolist() == [[0, 1]] * 20
+    assert {tuple(r) for r in shuffled["rating"]} == {(1, 2), (2, 1)}  # the echo now lands on either answer
+    for rating, order in zip(shuffled["rating"], shuffled[LABELLING_ORDER]):
+        assert rating == restore([1, 2], order)
+    audit = audit_labels(shuffled, echo)  # reverses the order the judge saw, not the answers' order
+    assert (audit.position_consistency.count, audit.position_consistency.total) == (0, 20)
+    assert audit.position_preference()[0] == 2 and audit.by_position["shown_here_mean"].tolist() == [1.0, 2.0]
+
+
+def test_the_order_is_the_rows_own_and_the_seed_changes_it():
+    inputs = {"input": "q", "generations": ["a", "b", "c", "d"]}
+    assert row_order(inputs, "generations") == row_order(dict(inputs), "generations")
+    seeds = {tuple(row_order(inputs, "generations", seed)) for seed in range(20)}
+    assert len(seeds) > 5
+    rows = pd.DataFrame({"input": [f"q{i}" for i in range(8)], "generations": [["a", "b", "c"]] * 8})
+    judge = ScriptedLLM(UltraFeedbackTask(), by_content, name="judge")
+    first = Pipeline(labeller=judge).generate(rows, display_progress_bar=False, seed=1)
+    other = Pipeline(labeller=judge).generate(rows, display_progress_bar=False, seed=2)
+    assert first[LABELLING_ORDER].tolist() != other[LABELLING_ORDER].tolist()
+    with pytest.raises(InvalidArgument, match="shuffle_before_labelling"):
+        Pipeline(labeller=judge).generate(rows, shuffle_before_labelling="yes")
+    with pytest.raises(InvalidArgument, match="seed"):
+        Pipeline(labeller=judge).generate(rows, seed=1.5)
+
+
+def test_each_generator_keeps_its_own_concurrency_and_the_bars_show_each_one():
+    fast = ScriptedLLM(TextGenerationTask(), lambda p, i: "fast", name="fast", delay=0.01, max_concurrency=2)
+    slow = ScriptedLLM(TextGenerationTask(), lambda p, i: "slow", name="slow", delay=0.02, max_concurrency=1)
+    pipe = Pipeline(generator=[fast, slow])
+    stream = io.StringIO()
+    bars = ProgressBars(stream)
+    run = pipe.start(QUESTIONS)
+    bars.follow(run)
+    bars.close()
+    df = run.wait()
+    assert fast.max_in_flight == 2 and slow.max_in_flight == 1
+    assert df["generation_model"].tolist() == [["fast", "slow"]] * len(QUESTIONS)
+    text = stream.getvalue()
+    assert "Generating · fast" in text and "Generating · slow" in text and f"{len(QUESTIONS)}/{len(QUESTIONS)}" in text
+
+
+def test_one_generator_failing_a_row_is_counted_for_that_generator_and_the_row_is_not_labelled():
+    fail = lambda n, body: "500" if body["model"] == "model-b" and "question 3?" in str(body["messages"]) else None
+    judge = ScriptedLLM(UltraFeedbackTask(), by_content, name="judge")
+    with StubServer(model=["model-a", "model-b"], responder=two_models, fault_rule=fail, latency=0) as server:
+        pipe = Pipeline(generator=stub_generators(server, cache=False), labeller=judge)
+        df = pipe.generate(QUESTIONS, display_progress_bar=False)
+    state = pipe.last_run.state
+    assert state.generation_failures_by == {"model-a": 0, "model-b": 1} and state.generation_failures == 1
+    assert "generation 2" in df.loc[3, "generation_error"] and df.loc[3, "labelling_error"].startswith("not labelled")
+    assert df.loc[3, "generations"][0].startswith(GOOD)  # the other model's answer is kept
+    assert df["labelling_error"].isna().sum() == len(QUESTIONS) - 1
+
+
+def test_two_generators_of_one_model_are_named_by_their_settings_and_mistakes_are_named():
+    a = ScriptedLLM(TextGenerationTask(), name="m", temperature=0.2, cache=False)
+    b = a.replace(temperature=1.2)
+    pipe = Pipeline(generator=[a, b])
+    assert pipe.generators.names == ("m (temperature=0.2)", "m (temperature=1.2)")
+    assert pipe.generator is a
+    from distilabel_nb.display import describe
+
+    assert "2 models: m (temperature=0.2), m (temperature=1.2)" in pipe._repr_html_()
+    assert "generator 2" in describe(pipe) and "temperature=1.2" in describe(pipe)
+    named = Pipeline(generator={"cold": a, "hot": b})
+    assert named.generate(QUESTIONS[:2], display_progress_bar=False)["generation_model"].tolist() == [["cold", "hot"]] * 2
+    assert Pipeline(generator=[a, a]).generators.names == ("m #1", "m #2")
+    with pytest.raises(InvalidArgument, match=r"generator=\[\] has no LLM"):
+        Pipeline(generator=[])
+    with pytest.raises(InvalidType, match="generator 2 must be an LLM"):
+        Pipeline(generator=[a, "gpt-4o"])
+    from distilabel_nb.tasks import SelfInstructTask
+
+    with pytest.raises(InvalidArgument, match="write different columns"):
+        Pipeline(generator=[a, ScriptedLLM(SelfInstructTask())])
