@@ -221,7 +221,8 @@ def live_table(frame: pd.DataFrame, row_labels: Sequence[Any], columns: Sequence
                 cells.append(("", ratings_html(value, (scales or {}).get(name))))
                 continue
             if isinstance(value, (list, tuple)) and len(value) > 1:
-                text = plain(value[0]) + f"  (+{len(value) - 1} more)"
+                first = plain(value[0])
+                text = first + f"  (+{len(value) - 1} more)" if first else ""
             else:
                 text = plain(value[0] if isinstance(value, (list, tuple)) and value else value)
             cells.append(("dnb-none", "—") if not text else ("", escape(shorten(text))))
