@@ -14,13 +14,16 @@ import math
 from numbers import Real
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
 def is_missing(value: Any) -> bool:
-    """True for ``None``, NaN, ``pd.NA`` and ``pd.NaT``: how a frame marks an empty cell."""
+    """True for ``None``, NaN, ``pd.NA``, ``pd.NaT`` and NumPy's NaT: how a frame marks an empty cell."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
+    if isinstance(value, (np.datetime64, np.timedelta64)):  # NumPy's own NaT, which is not pandas'
+        return bool(np.isnat(value))
     return isinstance(value, Real) and not isinstance(value, (bool, int)) and math.isnan(value)
 
 

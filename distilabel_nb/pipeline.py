@@ -174,13 +174,14 @@ class Pipeline(HTMLRepr):
         record["labelling_error"] = NOT_LABELLED if output is None else output.error
         return record
 
-    def frame_builder(self, columns: list[str], labels: list[Any], index_name: Any):
+    def frame_builder(self, columns: list[str], labels: list[Any], index_name: Any, column_labels: dict[str, Any] | None = None):
         """A function from the finished rows (by input position) to the result's DataFrame.
 
         Args:
             columns: The dataset's columns, which come first.
             labels: The dataset's row labels, by position (the result's index).
-            index_name: The name of the dataset's index.
+            index_name: The name of the dataset's index (a list of names for a MultiIndex).
+            column_labels: The dataset's own column labels by their text (for columns named ``0`` or ``1.5``).
         """
         all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns() + self.usage_columns()))
         result_schema = self.result_schema(columns)
@@ -188,7 +189,12 @@ class Pipeline(HTMLRepr):
         def build(rows: dict[int, dict[str, Any]]) -> pd.DataFrame:
             positions = sorted(rows)
             frame = pd.DataFrame([rows[p] for p in positions], columns=all_columns)
-            frame.index = pd.Index([labels[p] for p in positions], name=index_name)
+            if isinstance(index_name, list):
+                frame.index = pd.MultiIndex.from_tuples([labels[p] for p in positions], names=index_name)
+            else:
+                frame.index = pd.Index([labels[p] for p in positions], name=index_name)
+            if column_labels:
+                frame = frame.rename(columns=column_labels)
             return schema.attach(frame, result_schema)
 
         return build

@@ -94,7 +94,11 @@ def _counts(state: RunState, counter: str) -> tuple[int, int]:
 
 def _short(warning: str) -> str:
     """A warning as a bar's postfix: its first words (the whole text comes as a Python warning)."""
-    return "cache not written" if warning.startswith("the cache") else warning[:40]
+    if warning.startswith("the cache"):
+        return "cache not written"
+    if warning.startswith("stopped calling"):
+        return "backend down: rows not sent"
+    return warning[:40]
 
 
 def spend_postfix(state: RunState) -> dict[str, str]:
