@@ -151,3 +151,87 @@ def test_content_that_is_a_number_fails_its_row_naming_it_and_the_run_goes_on():
         df = Pipeline(generator=llm_on(server)).generate(rows(3), display_progress_bar=False)
     assert df["generation_error"].notna().tolist() == [False, True, False]
     assert "message.content of type int (42), not a text" in df.loc[1, "generation_error"]
+
+
+# -- 5. timeout= is a deadline for the whole answer --
+def test_a_trickled_answer_is_abandoned_at_the_timeout():
+    with StubServer(model="m", latency=0, faults={1: "trickle"}, trickle_seconds=0.5) as server:
+        llm = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, max_retries=0, timeout=2, cache=False)
+        started = time.monotonic()
+        (output,) = llm.generate(rows(1))[0]
+        elapsed = time.monotonic() - started
+    assert output.error == f"request to {server.base_url} (model 'm') timed out after 2s"
+    assert elapsed < 20  # the body alone takes minutes at this pace; a read timeout never fires
+
+
+def test_a_trickled_answer_is_retried_within_the_deadline_and_the_row_succeeds():
+    with StubServer(model="m", latency=0, faults={1: "trickle"}, trickle_seconds=0.5) as server:
+        llm = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, max_retries=1, timeout=1, cache=False)
+        (output,) = llm.generate(rows(1))[0]
+        assert output.ok and server.request_count == 2
+
+
+# -- 8. a backend lost during the run: the breaker --
+def test_a_key_revoked_mid_run_stops_sending_and_marks_the_rest():
+    def revoke_at_20(body, index):
+        if server.request_count >= 20:
+            server._auth = "Bearer revoked"
+        return "fine"
+
+    with StubServer(model="m", latency=0.01, api_key="sk-good", responder=revoke_at_20) as server:
+        llm = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, api_key="sk-good", max_concurrency=8, cache=False)
+        pipe = Pipeline(generator=llm)
+        with pytest.warns(RunWarning, match="stopped calling m: 5 calls in a row failed"):
+            df = pipe.generate(rows(300), display_progress_bar=False)
+        sent = server.request_count
+    errors = df["generation_error"]
+    assert len(df) == 300 and sent < 60  # 300 without the breaker
+    assert errors.iloc[:19].isna().all()  # what finished before is kept
+    assert errors.iloc[-200:].str.startswith("not sent: ").all()
+    assert errors.iloc[-200:].str.contains("rejected the API key").all()
+
+
+def test_a_server_gone_mid_run_fails_the_rest_at_once():
+    server = StubServer(model="m", latency=0.05).start()
+    llm = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, max_concurrency=2, max_retries=1, timeout=2, cache=False)
+    try:
+        run = Pipeline(generator=llm).start(rows(80))
+        while run.state.done < 10:
+            time.sleep(0.01)
+        server.stop()
+        df = run.wait(timeout=120)
+    finally:
+        server.stop()
+    errors = df["generation_error"].fillna("")
+    assert len(df) == 80 and (errors.iloc[:10] == "").all()
+    assert errors.str.startswith("not sent: cannot reach").sum() >= 60
+    assert "stopped calling m" in run.state.warnings[0]
+
+
+def test_cached_rows_and_bad_inputs_do_not_trip_the_breaker():
+    from distilabel_nb.breaker import Breaker
+    from distilabel_nb.llms.outputs import LLMOutput
+
+    breaker = Breaker(limit=2)
+    down = [LLMOutput("m", "p", None, None, error="cannot reach", error_kind="unavailable")]
+    bad = [LLMOutput("m", None, None, None, error="empty input", error_kind="input")]
+    fine = [LLMOutput("m", "p", "ok", {})]
+    assert [breaker.record(o) for o in (down, bad, fine, down)] == [False, False, False, False]
+    assert breaker.record(down) and breaker.reason == "cannot reach"
+
+
+# -- 10. batch_size beyond the rows --
+def test_a_huge_batch_size_starts_no_more_workers_than_rows(monkeypatch):
+    from distilabel_nb import runtime
+
+    limits = []
+    original = runtime.bounded_run
+
+    async def spy(fn, items, limit):
+        limits.append(limit)
+        return await original(fn, items, limit)
+
+    monkeypatch.setattr(runtime, "bounded_run", spy)
+    with StubServer(model="m", latency=0) as server:
+        df = Pipeline(generator=llm_on(server)).generate(rows(2), batch_size=10**6, display_progress_bar=False)
+    assert limits == [2] and df["generation_error"].isna().all()

@@ -1,4 +1,4 @@
-"""The LLM base class, its generation parameters and the per-call output record.
+"""The LLM base class: prompts rendered, calls bounded, cached and sent, answers parsed.
 
 A backend implements one coroutine, :meth:`LLM._complete`, that sends an already
 formatted prompt and returns ``num_generations`` :class:`Completion` s. The base class
@@ -11,117 +11,30 @@ from __future__ import annotations
 import asyncio
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from numbers import Integral
 from typing import Any, ClassVar, Literal, Sequence
 
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
+from distilabel_nb.llms.outputs import BackendFacts, BackendUnavailable, Completion, ErrorKind, LLMOutput, PreparedCall
 from distilabel_nb.llms.params import GenerationParams, make_generation_params
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, resolve_format
 from distilabel_nb.rich_repr import HTMLRepr
-from distilabel_nb.schema import Scale, task_scales
+from distilabel_nb.schema import task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
-ErrorKind = Literal["input", "call", "unavailable", "parse", "budget"]
+__all__ = ["LLM", "BackendFacts", "BackendUnavailable", "Completion", "ErrorKind", "GenerationParams", "LLMOutput",
+           "PreparedCall", "make_generation_params"]
 
 
-class BackendUnavailable(RuntimeError):
-    """The backend cannot serve any request (unreachable server, bad key, unknown model)."""
-
-
-@dataclass
-class Completion:
-    """One generated text as a backend returns it."""
-
-    text: str
-    usage: dict[str, int] = field(default_factory=dict)
-    cached: bool = False
-    #: Why the answer ended as the backend says it (``"stop"``, ``"length"``: cut at ``max_new_tokens``), if it says.
-    finish_reason: str | None = None
-
-
-@dataclass
-class LLMOutput(HTMLRepr, Mapping):
-    """The record of one generation: what was sent, what came back, what was read.
-
-    ``error`` is set (and ``error_kind`` says at which step) whenever the call or the
-    parse failed; ``parsed_output`` then holds whatever could be read, or ``None``.
-    ``scales`` gives the scale of each score in ``parsed_output``, from the task.
-
-    It reads as a mapping too, as distilabel 0.x's output dict did: its keys are the field
-    names (``model_name``, ``prompt_used``, ``raw_output``, ``parsed_output``, then
-    ``error``, ``usage``, ``error_kind``, ``cached``, ``scales``).
-
-    Example:
-        >>> out = LLMOutput("m", "hi", "4", {"answer": "4"})
-        >>> out["parsed_output"] == out.parsed_output, out.get("error"), list(out)[:4]
-        (True, None, ['model_name', 'prompt_used', 'raw_output', 'parsed_output'])
-    """
-
-    model_name: str
-    prompt_used: FormattedPrompt | None
-    raw_output: str | None
-    parsed_output: dict[str, Any] | None
-    error: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
-    error_kind: ErrorKind | None = None
-    cached: bool = False
-    scales: dict[str, Scale] = field(default_factory=dict, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in _OUTPUT_KEYS:
-            raise KeyError(f"{key!r}: an LLMOutput has the keys {', '.join(_OUTPUT_KEYS)}")
-        return getattr(self, key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_OUTPUT_KEYS)
-
-    def __len__(self) -> int:
-        return len(_OUTPUT_KEYS)
-
-
-_OUTPUT_KEYS = tuple(f.name for f in fields(LLMOutput))
-
-
-@dataclass
-class PreparedCall:
-    """One row's call to an LLM, ready to send: the prompt as sent, its cache keys, the answers found so far.
-
-    ``answers`` has one slot per generation; a slot is filled from the cache by
-    :meth:`LLM.look_up` or by the backend in :meth:`LLM.acomplete`.
-    """
-
-    inputs: dict[str, Any]
-    prompt_used: FormattedPrompt | None
-    schema: dict[str, Any] | None
-    keys: list[str]
-    answers: list[Completion | None]
-    input_error: str | None = None
-
-    @property
-    def answered(self) -> bool:
-        """Whether every answer is in (a bad input counts as done: there is nothing to send)."""
-        return self.input_error is not None or all(answer is not None for answer in self.answers)
-
-
-@dataclass(frozen=True)
-class BackendFacts:
-    """Where and how an LLM runs, as it says itself (:meth:`LLM.facts`); never a secret.
-
-    ``where`` is ``"in process"``, ``"local file"`` (``location``: the model file) or
-    ``"server"`` (``location``: its URL; cards hide a password in it). ``settings`` are the
-    backend's own settings as readable text, e.g. ``(("n_ctx", "4,096"),)``.
-    """
-
-    backend: str
-    where: str = "in process"
-    location: str = ""
-    settings: tuple[tuple[str, str], ...] = ()
+def _checked_prompt(formatted: Any) -> FormattedPrompt:
+    """What a ``prompt_formatting_fn`` returned, if it can be sent; else a ``TypeError`` (that row's error)."""
+    if isinstance(formatted, str) or (isinstance(formatted, list) and formatted and all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in formatted)):
+        return formatted
+    raise TypeError(f"prompt_formatting_fn returned {type(formatted).__name__} {str(formatted)[:60]}; it must return a "
+                    "text, or a list of {'role': ..., 'content': ...} messages with text contents")
 
 
 class LLM(HTMLRepr, ABC):
@@ -268,8 +181,15 @@ class LLM(HTMLRepr, ABC):
     def format_prompt(self, prompt: Prompt) -> FormattedPrompt:
         """Render a prompt as this LLM sends it (formatting function first, then format)."""
         if self.prompt_formatting_fn is not None:
-            return self.prompt_formatting_fn(prompt)
+            return _checked_prompt(self.prompt_formatting_fn(prompt))
         return prompt.format_as(self.prompt_format)
+
+    async def acheck(self) -> None:
+        """Check, before any row, that the backend can serve (a server's URL, key and model).
+
+        Raises:
+            DryRunError: naming what is wrong and the fix. The default checks nothing.
+        """
 
     def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
         """Classify a backend exception; backends refine this."""
@@ -416,9 +336,9 @@ class LLM(HTMLRepr, ABC):
         """
         if isinstance(inputs, dict):
             raise TypeError("generate() takes a list of input dicts; wrap a single row as [row]")
-        if not isinstance(num_generations, int) or num_generations < 1:
+        if not isinstance(num_generations, Integral) or isinstance(num_generations, bool) or num_generations < 1:
             raise ValueError(f"Invalid num_generations={num_generations!r} (allowed: int >= 1)")
-        return runtime.run_sync(self.agenerate(list(inputs), num_generations))
+        return runtime.run_sync(self.agenerate(list(inputs), int(num_generations)))
 
     def __getstate__(self) -> dict[str, Any]:
         """What travels when the LLM is pickled (e.g. to a Dask worker): its settings.
