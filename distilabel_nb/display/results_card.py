@@ -102,5 +102,5 @@ def results_card(view: ResultsView) -> str:
     foot_html = " · ".join(escape(part) for part in foot)
     if view.hidden:
         foot_html += f'<br>{muted("hidden: " + ", ".join(view.hidden) + " (columns=… to show)")}'
-    return card("Results", f"{number(summary.rows)} rows", badges=badges, sub=sub,
+    return card("Results", f"{number(summary.rows)} row{'s' if summary.rows != 1 else ''}", badges=badges, sub=sub,
                 body=table + f'<div class="{cls("foot")}">{foot_html}</div>', variant="results")

@@ -180,7 +180,7 @@ def describe_pipeline(pipeline: Pipeline) -> str:
 @describe.register(ResultsView)
 def describe_results(view: ResultsView) -> str:
     summary = view.summary()
-    head = [f"Results · {number(summary.rows)} rows"]
+    head = [f"Results · {number(summary.rows)} row{'s' if summary.rows != 1 else ''}"]
     if summary.answers_per_row:
         head.append(f"{summary.answers_per_row} answer{'s' if summary.answers_per_row > 1 else ''} per row")
     if summary.rating_mean is not None:
