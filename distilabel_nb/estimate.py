@@ -107,6 +107,12 @@ class Estimate(HTMLRepr):
     notes: tuple[str, ...] = ()
     frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
 
+    def __str__(self) -> str:
+        """The text twin: every figure of the card (``print(estimate)``)."""
+        from distilabel_nb import display
+
+        return display.describe(self)
+
     def __repr__(self) -> str:
         cost = "unknown" if self.cost is None else f"${self.cost:,.4g}"
         return f"Estimate(rows={self.rows}, sample={self.sample}, tokens={self.tokens:,.0f}, cost={cost})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
@@ -25,6 +25,9 @@ from distilabel_nb.progress_bars import ProgressBars
 from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.run import Run
 from distilabel_nb.shuffle import restore
+
+if TYPE_CHECKING:
+    from distilabel_nb.estimate import Estimate
 
 __all__ = ["DryRunError", "Pipeline", "dataset_records", "pipeline"]
 
@@ -305,7 +308,7 @@ class Pipeline(HTMLRepr):
             raise error.with_traceback(None) from None  # the checks' and the run's frames say nothing to the user
 
     def estimate(self, dataset: Any, sample: int = 20, *, seed: int = 0, num_generations: int = 1,
-                 min_margin: float = 0.0, display_progress_bar: bool = True):
+                 min_margin: float = 0.0, display_progress_bar: bool = True) -> "Estimate":
         """Run a random sample of ``dataset`` and forecast the whole run: tokens, cost, time, failures, pairs.
 
         The sample goes through the cache, so the real run reuses its answers. See

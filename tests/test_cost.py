@@ -206,3 +206,17 @@ def test_the_estimate_card_and_text_say_the_same(server):
     assert again.cost == est.cost and again.wall_seconds is None and "from the cache" in describe(again)
     with pytest.raises(InvalidArgument, match="sample=0"):
         pipe.estimate(rows(4), sample=0)
+
+
+def test_on_dask_the_rows_and_the_totals_have_their_usage_and_a_budget_is_refused(server):
+    distributed = pytest.importorskip("distributed")
+    pipe = stub_pipe(server, concurrency=2)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
+        with pytest.raises(InvalidArgument, match="max_cost is not supported on Dask runs yet"):
+            pipe.generate(pd.DataFrame(rows(4)), client=client, max_cost=1.0, display_progress_bar=False)
+        assert server.request_count == 0
+        df = pipe.generate(pd.DataFrame(rows(8)), num_generations=2, client=client, npartitions=2, display_progress_bar=False)
+    totals, state = server.usage_totals, pipe.last_run.state
+    assert len(df) == 8 and df["generation_prompt_tokens"].sum() + df["labelling_prompt_tokens"].sum() == totals["prompt_tokens"]
+    assert (state.prompt_tokens, state.completion_tokens) == (totals["prompt_tokens"], totals["completion_tokens"])
+    assert state.cost == pytest.approx(df["generation_cost"].sum() + df["labelling_cost"].sum(), rel=1e-9)
