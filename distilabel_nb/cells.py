@@ -71,6 +71,20 @@ def plain(value: Any, missing: str = "—") -> str:
     return repr(value)
 
 
+def dollars(value: float | None) -> str:
+    """A cost as people read it: ``$12.35``, ``$0.0042``; ``unknown`` for ``None`` or NaN.
+
+    Example:
+        >>> dollars(12.345), dollars(0.00421), dollars(0), dollars(None)
+        ('$12.35', '$0.0042', '$0', 'unknown')
+    """
+    if value is None or value != value:
+        return "unknown"
+    if value == 0:
+        return "$0"
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.2g}" if abs(value) < 0.01 else f"${value:.3f}".rstrip("0")
+
+
 def duration(seconds: float | None, clock: bool = False) -> str:
     """``0.4 s``, ``2 min 05 s``, ``1 h 02 min``; with ``clock``: ``0:07``, ``1:02:03``. ``—`` when unknown.
 

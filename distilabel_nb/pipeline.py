@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
@@ -25,6 +25,9 @@ from distilabel_nb.progress_bars import ProgressBars
 from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.run import Run
 from distilabel_nb.shuffle import restore
+
+if TYPE_CHECKING:
+    from distilabel_nb.estimate import Estimate
 
 __all__ = ["DryRunError", "Pipeline", "dataset_records", "pipeline"]
 
@@ -305,6 +308,36 @@ class Pipeline(HTMLRepr):
                 bars.close()
         except UserError as error:
             raise error.with_traceback(None) from None  # the checks' and the run's frames say nothing to the user
+
+    def estimate(self, dataset: Any, sample: int = 20, *, seed: int = 0, num_generations: int = 1,
+                 min_margin: float = 0.0, display_progress_bar: bool = True) -> "Estimate":
+        """Run a random sample of ``dataset`` and forecast the whole run: tokens, cost, time, failures, pairs.
+
+        The sample goes through the cache, so the real run reuses its answers. See
+        :mod:`distilabel_nb.estimate` for how each figure is made (docs/cost.md).
+
+        Args:
+            dataset: What :meth:`generate` takes (not a dask DataFrame).
+            sample: Rows to run, drawn at random with ``seed``.
+            seed: The seed of the draw (another seed, another sample).
+            num_generations: As the real run will ask.
+            min_margin: The smallest rating difference that makes a preference pair.
+            display_progress_bar: Show the sample's bars.
+
+        Returns:
+            An :class:`~distilabel_nb.estimate.Estimate` (a card in a notebook, text with ``print``).
+
+        Example:
+            >>> pipe.estimate(df, sample=20).cost_interval  # doctest: +SKIP
+            (3.70, 4.55)
+        """
+        from distilabel_nb.estimate import estimate
+
+        try:
+            return estimate(self, dataset, sample, seed=seed, num_generations=num_generations, min_margin=min_margin,
+                            display_progress_bar=display_progress_bar)
+        except UserError as error:
+            raise error.with_traceback(None) from None
 
     def _interrupted(self, run: Run, bars: ProgressBars) -> RunInterrupted:
         """Stop ``run`` after an interrupt, bring the bars to what it finished, and say where that is."""

@@ -134,3 +134,14 @@ def test_dpo_pairs_export_without_ratings_says_what_to_change(server, tmp_path):
     assert not (tmp_path / "pairs.jsonl").exists()
     with pytest.raises(ValueError, match="No DPO pairs"):
         panel.export(tmp_path / "pairs.jsonl", fmt="pairs")
+
+
+def test_dpo_pairs_export_of_ties_says_what_to_change(tmp_path):
+    ties = '{"ratings": [{"rationale": "fine", "rating": 4}, {"rationale": "fine too", "rating": 4}]}'
+    with StubServer(model="stub-model", responder=lambda body, i: ties if body.get("response_format") else f"a{i}") as s:
+        panel = _on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?"]})), s)
+        panel.run() and panel.wait(timeout=60)
+    assert panel.result["rating"].tolist() == [[4, 4]]
+    with pytest.raises(ValueError, match="a pair needs two answers of a row with different ratings.*Answers per row"):
+        panel.export(tmp_path / "pairs.jsonl", fmt="pairs")
+    assert not (tmp_path / "pairs.jsonl").exists()

@@ -164,7 +164,7 @@ def data_head(frame: pd.DataFrame, rows: int = 5, columns: Sequence[str] | None 
         listed = ", ".join(hidden[:6]) + (f" and {len(hidden) - 6} more" if len(hidden) > 6 else "")
         notes.append(f"{len(hidden)} more column{'s' if len(hidden) != 1 else ''} not shown: {listed}")
     footer = f'<div class="dnb-hint">{escape(" · ".join(notes))}</div>' if notes else ""
-    return table(["#", *map(str, shown)], body, css_class="dnb-table dnb-head") + footer
+    return table(["#", *map(str, shown)], body, css_class="dnb-table dnb-data-head") + footer
 
 
 # -- prompt preview --
@@ -222,7 +222,8 @@ def live_table(frame: pd.DataFrame, row_labels: Sequence[Any], columns: Sequence
                 continue
             if isinstance(value, (list, tuple)) and len(value) > 1:
                 first = plain(value[0])
-                text = first + f"  (+{len(value) - 1} more)" if first else ""
+                more = f"  (+{len(value) - 1} more)"
+                text = shorten(first, CELL_CHARS - len(more)) + more if first else ""  # the count is never cut
             else:
                 text = plain(value[0] if isinstance(value, (list, tuple)) and value else value)
             cells.append(("dnb-none", "—") if not text else ("", escape(shorten(text))))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from distilabel_nb.cells import is_missing, number
+from distilabel_nb.display.cost_cards import frame_cost
 from distilabel_nb.display.html import render
 from distilabel_nb.display.markup import badge, card, cls, error_box, escape, folded_text, muted, rating, span, value
 from distilabel_nb.display.results import Column, ResultsView
@@ -71,6 +72,9 @@ def results_card(view: ResultsView) -> str:
     for name, count in summary.failures:
         badges.append(badge(f"{count} {name.replace('_', ' ')}{'s' if count != 1 else ''}", "err" if count else "ok"))
     sub = " · ".join(f"{escape(role)} {span(models, 'strong')}" for role, models in summary.models)
+    cost = frame_cost(view.df)
+    if cost is not None:
+        sub = f"{sub} · {escape(cost)}" if sub else escape(cost)
     # Errors get a full-width line under their row; as columns they would be narrow and mostly empty.
     errors = [c for c in view.columns if c.kind == "error"]
     main = [c for c in view.columns if c.kind != "error"] or view.columns
@@ -100,5 +104,5 @@ def results_card(view: ResultsView) -> str:
     foot_html = " · ".join(escape(part) for part in foot)
     if view.hidden:
         foot_html += f'<br>{muted("hidden: " + ", ".join(view.hidden) + " (columns=… to show)")}'
-    return card("Results", f"{number(summary.rows)} rows", badges=badges, sub=sub,
+    return card("Results", f"{number(summary.rows)} row{'s' if summary.rows != 1 else ''}", badges=badges, sub=sub,
                 body=table + f'<div class="{cls("foot")}">{foot_html}</div>', variant="results")

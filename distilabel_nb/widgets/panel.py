@@ -121,6 +121,7 @@ class Panel:
         self.export_format, self.export_path = self._export.format, self._export.path
         self.export_button, self.export_message = self._export.button, self._export.message
         self.results_card = w.HTML()
+        self.results_card.add_class("dnb-results-card")  # a box of its own height, scrolled
         self._results_box = w.Accordion(children=[self.results_card], titles=("Results card (first rows)",))
         self._results_box.add_class("dnb-results-box")
 

@@ -112,7 +112,7 @@ def test_bars_of_a_step_with_failures_end_amber_and_a_wide_result_previews_few_c
 
     # Panel(df) on the wide result: the task's columns and a few others, cut; not every column
     panel = _cell_output(page, 2).locator(".dnb-panel")
-    head = panel.locator("table.dnb-head")
+    head = panel.locator("table.dnb-data-head")
     headers = [h.strip() for h in head.locator("th").all_inner_texts()]
     assert headers[0] == "#" and headers[1] == "input" and len(headers) <= 5, headers
     assert "generation_prompt" not in headers and "raw_labelling_response" not in headers

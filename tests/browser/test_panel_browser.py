@@ -134,7 +134,7 @@ def test_panel_runs_and_stops_in_jupyterlab(jupyter_server, browser_page, notebo
     # JupyterLab's dark theme: the panel follows its colours.
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
     page.locator('body[data-jp-theme-light="false"]').wait_for(state="attached")
-    expect(panel.locator(".dnb-title")).to_have_css("color", re.compile(r"rgba?\((2[0-9][0-9]|1[5-9][0-9]), "))
+    expect(panel.locator(".dnb-header .dnb-title")).to_have_css("color", re.compile(r"rgba?\((2[0-9][0-9]|1[5-9][0-9]), "))
     _shot(panel, "panel-stopped-dark")
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
     page.locator('body[data-jp-theme-light="true"]').wait_for(state="attached")
