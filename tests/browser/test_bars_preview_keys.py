@@ -128,6 +128,9 @@ def test_bars_of_a_step_with_failures_end_amber_and_a_wide_result_previews_few_c
     # Run, clicked: generation green, labelling amber with "3 failed"
     panel.locator("button.widget-button", has_text="Run").click()
     panel.locator('.dnb-status[data-run="1"][data-status="finished"]').wait_for(timeout=60_000)
+    pill = panel.locator('.dnb-status[data-failed="3"]')
+    expect(pill).to_contain_text("Finished with failures")
+    expect(pill).to_have_css("color", re.compile(r"rgb\((2[0-9][0-9]|1[5-9][0-9]), "))  # amber, like the bar
     progress = panel.locator(".widget-hprogress")
     assert _progress_style(progress.nth(0)) == "success"
     assert _progress_style(progress.nth(1)) == "warning"
