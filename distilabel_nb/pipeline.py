@@ -151,6 +151,7 @@ class Pipeline(HTMLRepr):
             "generation_model": list(models) if models is not None else [o.model_name for o in outputs],
             "generation_prompt": [o.prompt_used for o in outputs],
             "raw_generation_responses": [o.raw_output for o in outputs],
+            schema.GENERATION_FINISH_REASONS: [o.finish_reason for o in outputs],
         }
         for name in self.generator.task.output_args_names:
             record[name] = [(o.parsed_output or {}).get(name) for o in outputs]
@@ -169,6 +170,7 @@ class Pipeline(HTMLRepr):
             "labelling_model": self.labeller.model_name,
             "labelling_prompt": output.prompt_used if output else None,
             "raw_labelling_response": output.raw_output if output else None,
+            schema.LABELLING_FINISH_REASON: output.finish_reason if output else None,
         }
         for name in self.labeller.task.output_args_names:
             record[name] = restore(parsed.get(name), order) if order is not None else parsed.get(name)

@@ -104,7 +104,7 @@ def test_wrong_key_and_unknown_model_stop_at_the_server_check_before_any_complet
         unknown = OpenAILLM("nope", TextGenerationTask(), base_url=server.base_url, api_key="sk-right", max_retries=0)
         with pytest.raises(DryRunError, match=r"does not serve the model 'nope'; it lists 'm'"):
             Pipeline(generator=unknown).generate(rows(3), display_progress_bar=False)
-        assert server.request_count == 0  # the models list told: no completion was asked for
+        assert server.request_count == 1  # a one-token probe for the unlisted model (a 404); no row was sent
 
 
 def test_server_ignoring_n_gets_one_request_per_answer():

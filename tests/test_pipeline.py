@@ -16,8 +16,10 @@ from distilabel_nb.llms.base import BackendUnavailable
 GOOD_RATINGS = "#### Output for Text 1\nRating: 4\nRationale: good\n#### Output for Text 2\nRating: 2\nRationale: weak"
 
 INPUT_COLUMNS = ["input", "id"]
-GENERATION = ["generation_model", "generation_prompt", "raw_generation_responses", "generations", "generation_error"]
-LABELLING = ["labelling_model", "labelling_prompt", "raw_labelling_response", "rating", "rationale", "labelling_order", "labelling_error"]
+GENERATION = ["generation_model", "generation_prompt", "raw_generation_responses", "generation_finish_reasons", "generations",
+              "generation_error"]
+LABELLING = ["labelling_model", "labelling_prompt", "raw_labelling_response", "labelling_finish_reason", "rating", "rationale",
+             "labelling_order", "labelling_error"]
 USAGE = [f"{step}_{name}" for step in ("generation", "labelling")
          for name in ("prompt_tokens", "completion_tokens", "cost", "latency_s", "cached")]
 

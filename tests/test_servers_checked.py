@@ -52,9 +52,16 @@ def test_a_wrong_key_and_an_unknown_model_fail_before_any_completion_request():
             Pipeline(generator=typo).generate(rows(3), display_progress_bar=False)
         assert str(info.value) == (
             f"{server.base_url} does not serve the model 'stub-modle'; it lists 'stub-model', 'other-model'. "
-            "Did you mean 'stub-model'? Fix: pass one of those as the model name (a server that serves models it "
-            "does not list: pass skip_dry_run=True).")
-        assert server.request_count == 0  # no chat request was sent
+            "Did you mean 'stub-model'? Fix: pass one of those as the model name.")
+        assert server.request_count == 1  # one probe of one token, asking for the unlisted model: 404
+
+
+def test_a_server_that_serves_models_it_does_not_list_runs():
+    with StubServer(model=["alias", "any-name"], listed=["alias"], latency=0) as server:
+        llm = OpenAILLM("any-name", TextGenerationTask(), base_url=server.base_url, cache=False)
+        df = Pipeline(generator=llm).generate(rows(2), display_progress_bar=False)
+        assert server.request_count == 3  # the one-token probe, then the rows
+    assert df["generation_error"].isna().all()
 
 
 def test_a_url_without_v1_and_a_login_page_are_named():

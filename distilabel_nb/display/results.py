@@ -205,6 +205,13 @@ class ResultsView(HTMLRepr):
         return scale.bounds if scale is not None else (1, 5)
 
     # -- facts --
+    def was_cut(self, row: pd.Series, answer: int) -> bool:
+        """Whether answer ``answer`` (from 0) of the row was cut at ``max_new_tokens`` (its finish reason)."""
+        if schema.GENERATION_FINISH_REASONS not in self._labels:
+            return False
+        reasons = self.cell(row, schema.GENERATION_FINISH_REASONS)
+        return isinstance(reasons, (list, tuple)) and answer < len(reasons) and reasons[answer] == schema.TRUNCATED
+
     def row_has_error(self, row: pd.Series) -> bool:
         return any(not is_missing(self.cell(row, n)) for n in self._labels if is_error_column(n))
 

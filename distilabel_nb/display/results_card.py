@@ -49,6 +49,8 @@ def _answers(view: ResultsView, row: Any, column: Column) -> str:
             elif not is_missing(item):
                 notes.append(f'<div class="{cls("answer-note")}">{span(name, "note-label")} '
                              f'{folded_text(str(item), view.fold_chars)}</div>')
+        if view.was_cut(row, i):
+            head.append(badge("cut at max_new_tokens", "warn", title="finish_reason 'length': the answer is not whole"))
         text = folded_text(answer, view.fold_chars) if isinstance(answer, str) and answer else muted("no answer")
         items.append(f'<li class="{cls("answer")}"><div class="{cls("answer-head")}">{" ".join(head)}</div>'
                      f'{text}{"".join(notes)}</li>')

@@ -207,7 +207,8 @@ def describe_results(view: ResultsView) -> str:
                         values = view.cell(row, name)
                         item = values[i] if isinstance(values, (list, tuple)) and i < len(values) else None
                         extras.append((name, "?" if is_missing(item) and view.is_rating(name) else plain(item)))
-                    parts = [f"#{i + 1}", *(f"[{v}]" for n, v in extras if view.is_rating(n)), one_line(plain(answer), 90)]
+                    cut = ["(cut at max_new_tokens)"] if view.was_cut(row, i) else []
+                    parts = [f"#{i + 1}", *(f"[{v}]" for n, v in extras if view.is_rating(n)), *cut, one_line(plain(answer), 90)]
                     lines.append(INDENT * 2 + " ".join(parts))
                     lines += [f"{INDENT * 4}{n}: {one_line(v, 90)}" for n, v in extras if not view.is_rating(n) and v != "—"]
             elif column.kind == "error":

@@ -113,6 +113,7 @@ class _Rows:
         self.meter = meter or Meter()
         self._caches = list({id(llm.cache): llm.cache for llm in pipe.llms() if llm.cache is not None}.values())
         self._said: set[int] = set()  # the caches whose failed write was said
+        self._corrupt = {id(cache): cache.corrupt for cache in self._caches}  # checksum misses before the run
         self._llms = list({id(llm): llm for llm in pipe.llms()}.values())
         self._breakers = {id(llm): Breaker() for llm in self._llms}
 
@@ -143,6 +144,11 @@ class _Rows:
         for cache in self._caches:
             if not cache.flush():
                 self.run.emit("warning", error=cache_warning(cache, during=False))
+            changed = cache.corrupt - self._corrupt[id(cache)]
+            if changed:
+                self.run.emit("warning", error=(
+                    f"{changed:,} cached answer{' did' if changed == 1 else 's did'} not match {'its' if changed == 1 else 'their'} "
+                    f"checksum in {cache.path} (the file was changed): treated as missing and asked again"))
 
     # -- a row's steps, shared by rows answered from the cache and rows that call a model --
     def _take_generation(self, work: _RowWork, outputs: list[list[LLMOutput]], latencies: list[float] | None = None) -> None:

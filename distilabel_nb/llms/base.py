@@ -28,6 +28,14 @@ __all__ = ["LLM", "BackendFacts", "BackendUnavailable", "Completion", "ErrorKind
            "PreparedCall", "make_generation_params"]
 
 
+def _needs_whole_answer(task: Task) -> bool:
+    """Whether a task's answer is read as a whole (a labeller's ratings, a JSON answer): a cut one is a parse error.
+
+    A generator's free text cut at ``max_new_tokens`` is kept as it is; its finish reason says so.
+    """
+    return task.kind == "labeller" or task.output_model is not None or getattr(task, "structured", False) is True
+
+
 def _checked_prompt(formatted: Any) -> FormattedPrompt:
     """What a ``prompt_formatting_fn`` returned, if it can be sent; else a ``TypeError`` (that row's error)."""
     if isinstance(formatted, str) or (isinstance(formatted, list) and formatted and all(
@@ -238,7 +246,7 @@ class LLM(HTMLRepr, ABC):
             if not call.keys:  # a bad input: nothing was to be sent
                 continue
             call.answers = [
-                Completion(*found[key], cached=True) if key in found else answer
+                Completion(found[key][0], found[key][1], cached=True, finish_reason=found[key][2]) if key in found else answer
                 for key, answer in zip(call.keys, call.answers)
             ]
 
@@ -276,7 +284,7 @@ class LLM(HTMLRepr, ABC):
             # An empty answer is a fault more often than a choice: a re-run asks again.
             # A write that fails keeps the answer (in the result, and for a later write): never raises.
             if self.cache is not None and answer.text.strip():
-                self.cache.store(call.keys[i], answer.text, answer.usage)
+                self.cache.store(call.keys[i], answer.text, answer.usage, answer.finish_reason)
         return [self._parse(call.prompt_used, answer, call.inputs) for answer in call.answers]
 
     async def agenerate_one(self, inputs: dict[str, Any], num_generations: int = 1) -> list[LLMOutput]:
@@ -298,13 +306,18 @@ class LLM(HTMLRepr, ABC):
 
     def _parse(self, prompt_used: FormattedPrompt, completion: Completion, inputs: dict[str, Any]) -> LLMOutput:
         output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached,
-                           scales=task_scales(self.task))
+                           scales=task_scales(self.task), finish_reason=completion.finish_reason)
         try:
             output.parsed_output = self.task.parse_output_for(completion.text, inputs)
         except OutputParseError as exc:
             output.parsed_output, output.error, output.error_kind = exc.partial, str(exc), "parse"
         except Exception as exc:  # a parser bug must not stop the run either
             output.error, output.error_kind = f"parser failed: {type(exc).__name__}: {exc}", "parse"
+        if completion.finish_reason == "length" and _needs_whole_answer(self.task):
+            cut = (f"the answer was cut at max_new_tokens={self.params.max_new_tokens} (finish_reason 'length'), so it "
+                   "cannot be read whole; raise max_new_tokens")
+            output.error = cut if output.error is None else f"{output.error} ({cut})"
+            output.error_kind = "parse"
         return output
 
     async def agenerate(self, inputs: Sequence[dict[str, Any]], num_generations: int = 1) -> list[list[LLMOutput]]:

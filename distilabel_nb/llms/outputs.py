@@ -44,7 +44,7 @@ class LLMOutput(HTMLRepr, Mapping):
 
     It reads as a mapping too, as distilabel 0.x's output dict did: its keys are the field
     names (``model_name``, ``prompt_used``, ``raw_output``, ``parsed_output``, then
-    ``error``, ``usage``, ``error_kind``, ``cached``, ``scales``).
+    ``error``, ``usage``, ``error_kind``, ``cached``, ``scales``, ``finish_reason``).
 
     Example:
         >>> out = LLMOutput("m", "hi", "4", {"answer": "4"})
@@ -61,6 +61,8 @@ class LLMOutput(HTMLRepr, Mapping):
     error_kind: ErrorKind | None = None
     cached: bool = False
     scales: dict[str, Scale] = field(default_factory=dict, repr=False)
+    #: Why the answer ended, as the backend says (``"stop"``; ``"length"``: cut at ``max_new_tokens``).
+    finish_reason: str | None = None
 
     @property
     def ok(self) -> bool:

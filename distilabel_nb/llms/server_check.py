@@ -106,10 +106,27 @@ async def check_server(llm: OpenAILLM) -> None:
                               "server (a proxy or a login page may be in the way).") from None
         return
     served = [m.get("id") for m in listing.get("data") or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
-    if served and llm.model not in served:
+    if served and llm.model not in served and await _refuses_model(llm, seconds):
         close = difflib.get_close_matches(llm.model, served, n=3)
         hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
         shown = ", ".join(map(repr, served[:10])) + (f" and {len(served) - 10} more" if len(served) > 10 else "")
         raise DryRunError(f"{url} does not serve the model {llm.model!r}; it lists {shown}.{hint} Fix: pass one of "
-                          "those as the model name (a server that serves models it does not list: pass "
-                          "skip_dry_run=True).")
+                          "those as the model name.")
+
+
+async def _refuses_model(llm: OpenAILLM, seconds: float) -> bool:
+    """Whether the server answers 404 to a one-token request for a model it does not list.
+
+    Some servers (llama.cpp's, llama-cpp-python's) serve any model name and list only
+    their own alias: for them the request goes through, and the run goes on.
+    """
+    import openai
+
+    body = {"model": llm.model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+    try:
+        await llm.client.with_options(timeout=seconds, max_retries=0).post("/chat/completions", body=body, cast_to=object)
+    except openai.NotFoundError:
+        return True
+    except Exception:  # anything else: the first row tells more
+        return False
+    return False
