@@ -69,7 +69,7 @@ class Meter:
         self.spent_tokens = 0
         self._reserved_cost = 0.0
         self._reserved_tokens = 0
-        self._tokens_per_char = 1 / CHARS_PER_TOKEN
+        self._tokens_per_char: dict[int, float] = {}  # by LLM: the most prompt tokens per character seen
         self.refused = 0
         self.closed = False
 
@@ -102,7 +102,8 @@ class Meter:
 
     def _reserve(self, llm: LLM, call: PreparedCall) -> _Reservation | None:
         missing = sum(answer is None for answer in call.answers)
-        prompt, completion = int(_prompt_chars(call) * self._tokens_per_char) + 1, llm.params.max_new_tokens * missing
+        ratio = self._tokens_per_char.get(id(llm), 1 / CHARS_PER_TOKEN)
+        prompt, completion = int(_prompt_chars(call) * ratio) + 1, llm.params.max_new_tokens * missing
         tokens, info = prompt + completion, self.price(llm)
         cost = info.price.cost(prompt, completion) if info.price is not None else 0.0
         with self._lock:
@@ -130,7 +131,8 @@ class Meter:
             self.spent_cost += cost
             self.spent_tokens += prompt + completion
             if chars and prompt:
-                self._tokens_per_char = max(self._tokens_per_char, prompt / chars)
+                seen = self._tokens_per_char.get(id(llm), 1 / CHARS_PER_TOKEN)
+                self._tokens_per_char[id(llm)] = max(seen, prompt / chars)
 
     def _refused(self, llm: LLM, call: PreparedCall) -> list[LLMOutput]:
         from distilabel_nb.llms.base import LLMOutput

@@ -2,8 +2,10 @@
 
 A call is identified by the backend, the model's identity (name + base URL, or the GGUF
 file), the exact prompt sent, the generation parameters, the answer schema and the
-generation index. The raw answer and its token usage are stored; parsing runs again on
-every hit, so a fixed parser applies to old answers. A re-run costs nothing and a run
+generation index. The raw answer, its token usage and why it ended (``finish_reason``)
+are stored with a checksum: an entry whose bytes were changed is treated as missing (and
+counted in :attr:`CallCache.corrupt`). Parsing runs again on every hit, so a fixed parser
+applies to old answers. A re-run costs nothing and a run
 killed half way resumes where it stopped.
 
 The database is one sqlite file (WAL mode), safe for several threads and for several
@@ -15,7 +17,7 @@ Example:
     >>> key = cache.key(backend="openai", model={"model": "m"}, prompt="hi", params={}, index=0)
     >>> cache.put(key, "hello", {"completion_tokens": 1})
     >>> cache.get_many([key])[key]
-    ('hello', {'completion_tokens': 1})
+    ('hello', {'completion_tokens': 1}, None)
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from distilabel_nb.errors import CacheUnavailable
+
 CACHE_DIR_ENV = "DISTILABEL_NB_CACHE_DIR"
 CACHE_FILE = "calls.sqlite"
 _KEYS_PER_QUERY = 500  # well under sqlite's limit on bound parameters
@@ -38,6 +42,17 @@ WRITE_WAIT_SECONDS = 5.0
 #: Seconds after a failed write before :meth:`CallCache.store` tries the database again.
 RETRY_SECONDS = 5.0
 _dump = functools.partial(json.dumps, sort_keys=True, ensure_ascii=False, default=str)
+
+
+#: ``(answer, usage, finish_reason)`` as stored for one call.
+Entry = tuple[str, dict[str, int], "str | None"]
+_FIX = ("point DISTILABEL_NB_CACHE_DIR at a folder you can write to, pass cache=CallCache('other/calls.sqlite'), "
+        "or cache=False")
+
+
+def checksum(answer: str, usage_json: str, finish: str | None) -> str:
+    """The checksum stored with an entry: the first 16 hex digits of a SHA-256 of its parts."""
+    return hashlib.sha256(f"{answer}\x00{usage_json}\x00{finish or ''}".encode()).hexdigest()[:16]
 
 
 def default_cache_path() -> Path:
@@ -59,28 +74,80 @@ class CallCache:
 
     def __init__(self, path: str | Path | None = None):
         self.path = str(path) if path is not None else str(default_cache_path())
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         # Answers a write could not store yet (a full disk, a lock held too long): kept here,
         # served by get_many, written by a later store() or flush().
-        self._pending: dict[str, tuple[str, dict[str, int]]] = {}
+        self._pending: dict[str, Entry] = {}
         self._retry_at = 0.0
         #: Why the last write failed (``None`` once a write succeeds again).
         self.write_error: str | None = None
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        with self._lock:
-            self._db.execute("PRAGMA busy_timeout=30000")
-            if self.path != ":memory:":
-                self._use_wal()
-            # NORMAL in WAL mode survives a killed process (not a power cut) and is fast.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, answer TEXT NOT NULL, "
-                "usage TEXT NOT NULL, created REAL NOT NULL)"
-            )
+        self._corrupt: set[str] = set()  # keys whose entry did not match its checksum
+        #: True when the file could only be opened for reading: answers are read, new ones kept in memory.
+        self.read_only = False
+        self._db = self._open()
 
-    def _use_wal(self) -> None:
+    def _open(self) -> sqlite3.Connection:
+        """Open (or create) the database; a folder or file that cannot serve raises :class:`CacheUnavailable`."""
+        if self.path == ":memory:":
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._prepare(db)
+            return db
+        file = Path(self.path)
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise CacheUnavailable(f"The cache folder {file.parent} cannot be made: a file is in the way. Fix: remove "
+                                   f"that file, or {_FIX}") from None
+        except OSError as exc:
+            raise CacheUnavailable(f"The cache folder {file.parent} cannot be made ({exc.strerror}). Fix: {_FIX}") from None
+        if file.is_dir():
+            raise CacheUnavailable(f"The cache file {file} is a folder. Fix: remove it, or {_FIX}")
+        writable = os.access(file.parent, os.W_OK) and (not file.exists() or os.access(file, os.W_OK))
+        if not writable and file.exists():
+            return self._open_read_only(file)
+        if not writable:
+            raise CacheUnavailable(f"The cache file {file} cannot be created: its folder is read-only. Fix: {_FIX}")
+        try:
+            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._prepare(db)
+        except sqlite3.DatabaseError as exc:
+            raise CacheUnavailable(f"The cache file {file} cannot be used: {exc}. Fix: delete the file (its answers "
+                                   f"are lost), or {_FIX}") from None
+        return db
+
+    def _open_read_only(self, file: Path) -> sqlite3.Connection:
+        """A cache file this process may not write: read as it is (``immutable``, no WAL files made)."""
+        try:
+            db = sqlite3.connect(f"file:{file}?immutable=1", uri=True, check_same_thread=False, isolation_level=None)
+            self._columns(db)
+        except sqlite3.DatabaseError as exc:
+            raise CacheUnavailable(f"The cache file {file} is read-only and cannot be read: {exc}. Fix: {_FIX}") from None
+        self.read_only = True
+        self.write_error = "the cache file is read-only"
+        self._retry_at = float("inf")  # nothing to retry: every new answer stays in memory
+        return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA busy_timeout=30000")
+        if self.path != ":memory:":
+            self._use_wal(db)
+        # NORMAL in WAL mode survives a killed process (not a power cut) and is fast.
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, answer TEXT NOT NULL, "
+                   "usage TEXT NOT NULL, created REAL NOT NULL, finish TEXT, checksum TEXT)")
+        missing = {"finish", "checksum"} - self._columns(db)
+        for column in sorted(missing):  # a file written by an earlier version
+            db.execute(f"ALTER TABLE calls ADD COLUMN {column} TEXT")
+        self._has_columns = True
+
+    def _columns(self, db: sqlite3.Connection) -> set[str]:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+        if not columns:
+            raise sqlite3.DatabaseError("it holds no calls table")
+        self._has_columns = {"finish", "checksum"} <= columns
+        return columns
+
+    def _use_wal(self, db: sqlite3.Connection) -> None:
         """Switch the file to WAL mode, waiting while another process holds it.
 
         sqlite answers "database is locked" at once, without its busy timeout, when two
@@ -89,7 +156,7 @@ class CallCache:
         deadline = time.monotonic() + 30
         while True:
             try:
-                self._db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA journal_mode=WAL")
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -123,32 +190,49 @@ class CallCache:
 
         return make
 
-    def get_many(self, keys: list[str]) -> dict[str, tuple[str, dict[str, int]]]:
-        """Stored ``(answer, usage)`` for each key that is present (answers waiting to be written too)."""
+    def get_many(self, keys: list[str]) -> dict[str, Entry]:
+        """Stored ``(answer, usage, finish_reason)`` for each key that is present (answers waiting to be written too).
+
+        An entry whose checksum does not match is left out (a miss) and counted in :attr:`corrupt`.
+        """
         pending = {key: self._pending[key] for key in keys if key in self._pending} if self._pending else {}
+        extra = "finish, checksum" if self._has_columns else "NULL, NULL"
         if len(keys) == 1:  # the usual case (one answer per row): the simplest query
             if pending:
                 return pending
             with self._lock:
-                row = self._db.execute("SELECT answer, usage FROM calls WHERE key = ?", keys).fetchone()
-            return {} if row is None else {keys[0]: (row[0], json.loads(row[1]))}
-        rows = []
-        with self._lock:
-            for start in range(0, len(keys), _KEYS_PER_QUERY):
-                part = keys[start:start + _KEYS_PER_QUERY]
-                marks = ",".join("?" * len(part))
-                rows += self._db.execute(f"SELECT key, answer, usage FROM calls WHERE key IN ({marks})", part).fetchall()
-        return {**{key: (answer, json.loads(usage)) for key, answer, usage in rows}, **pending}
+                rows = self._db.execute(f"SELECT key, answer, usage, {extra} FROM calls WHERE key = ?", keys).fetchall()
+        else:
+            rows = []
+            with self._lock:
+                for start in range(0, len(keys), _KEYS_PER_QUERY):
+                    part = keys[start:start + _KEYS_PER_QUERY]
+                    marks = ",".join("?" * len(part))
+                    rows += self._db.execute(f"SELECT key, answer, usage, {extra} FROM calls WHERE key IN ({marks})",
+                                             part).fetchall()
+        found: dict[str, Entry] = {}
+        for key, answer, usage, finish, stored in rows:
+            if stored is not None and stored != checksum(answer, usage, finish):
+                self._corrupt.add(key)
+                continue
+            try:
+                found[key] = (answer, json.loads(usage), finish)
+            except ValueError:
+                self._corrupt.add(key)
+        return {**found, **pending}
 
-    def put(self, key: str, answer: str, usage: dict[str, int]) -> None:
+    def put(self, key: str, answer: str, usage: dict[str, int], finish: str | None = None) -> None:
         """Store an answer (replacing any earlier one for the same call); raises when it cannot."""
         with self._lock:
-            self._write({key: (answer, usage)})
+            self._write({key: (answer, usage, finish)})
 
-    def _write(self, entries: dict[str, tuple[str, dict[str, int]]]) -> None:
+    def _write(self, entries: dict[str, Entry]) -> None:
         now = time.time()
-        rows = [(key, answer, json.dumps(usage), now) for key, (answer, usage) in entries.items()]
-        sql = "INSERT OR REPLACE INTO calls (key, answer, usage, created) VALUES (?, ?, ?, ?)"
+        rows = []
+        for key, (answer, usage, finish) in entries.items():
+            usage_json = json.dumps(usage)
+            rows.append((key, answer, usage_json, now, finish, checksum(answer, usage_json, finish)))
+        sql = "INSERT OR REPLACE INTO calls (key, answer, usage, created, finish, checksum) VALUES (?, ?, ?, ?, ?, ?)"
         if len(rows) == 1:
             self._db.execute(sql, rows[0])
             return
@@ -161,7 +245,7 @@ class CallCache:
                 self._db.execute("ROLLBACK")
             raise
 
-    def store(self, key: str, answer: str, usage: dict[str, int]) -> bool:
+    def store(self, key: str, answer: str, usage: dict[str, int], finish: str | None = None) -> bool:
         """Store an answer without ever raising; ``False`` when it could not be written yet.
 
         A write that fails (a full disk, a read-only file, another process holding the
@@ -169,7 +253,7 @@ class CallCache:
         :meth:`get_many` finds it, and sets :attr:`write_error`. A later ``store`` (after
         :data:`RETRY_SECONDS`) or :meth:`flush` writes it with the others.
         """
-        self._pending[key] = (answer, usage)
+        self._pending[key] = (answer, usage, finish)
         if time.monotonic() < self._retry_at:
             return False
         return self.flush()
@@ -179,6 +263,8 @@ class CallCache:
         with self._lock:
             if not self._pending:
                 return True
+            if self.read_only:
+                return False
             entries = dict(self._pending)
             try:
                 self._db.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
@@ -195,6 +281,11 @@ class CallCache:
                     del self._pending[key]
             self.write_error = None
             return not self._pending
+
+    @property
+    def corrupt(self) -> int:
+        """How many entries did not match their checksum (changed bytes): each was treated as missing."""
+        return len(self._corrupt)
 
     @property
     def unstored(self) -> int:

@@ -14,13 +14,16 @@ import math
 from numbers import Real
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
 def is_missing(value: Any) -> bool:
-    """True for ``None``, NaN, ``pd.NA`` and ``pd.NaT``: how a frame marks an empty cell."""
+    """True for ``None``, NaN, ``pd.NA``, ``pd.NaT`` and NumPy's NaT: how a frame marks an empty cell."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
+    if isinstance(value, (np.datetime64, np.timedelta64)):  # NumPy's own NaT, which is not pandas'
+        return bool(np.isnat(value))
     return isinstance(value, Real) and not isinstance(value, (bool, int)) and math.isnan(value)
 
 
@@ -66,6 +69,20 @@ def plain(value: Any, missing: str = "—") -> str:
     if isinstance(value, Real):
         return number(value)
     return repr(value)
+
+
+def dollars(value: float | None) -> str:
+    """A cost as people read it: ``$12.35``, ``$0.0042``; ``unknown`` for ``None`` or NaN.
+
+    Example:
+        >>> dollars(12.345), dollars(0.00421), dollars(0), dollars(None)
+        ('$12.35', '$0.0042', '$0', 'unknown')
+    """
+    if value is None or value != value:
+        return "unknown"
+    if value == 0:
+        return "$0"
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.2g}" if abs(value) < 0.01 else f"${value:.3f}".rstrip("0")
 
 
 def duration(seconds: float | None, clock: bool = False) -> str:

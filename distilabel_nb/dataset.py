@@ -10,11 +10,12 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pandas as pd
 
-from distilabel_nb.errors import InvalidType
+from distilabel_nb.errors import InvalidArgument, InvalidType
 
 
 def dataset_records(dataset: Any, column: str = "input") -> tuple[list[dict[str, Any]], list[str], list[Any]]:
@@ -28,7 +29,15 @@ def dataset_records(dataset: Any, column: str = "input") -> tuple[list[dict[str,
         InvalidType: for anything else (a ``TypeError``), saying how to make one.
     """
     if isinstance(dataset, pd.DataFrame):
-        return dataset.to_dict("records"), [str(c) for c in dataset.columns], list(dataset.index)
+        names = [str(c) for c in dataset.columns]
+        duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
+        if duplicated:
+            raise InvalidArgument(
+                f"the dataset has duplicate column names {duplicated}: only one of each could be sent. Rename or drop "
+                "the copies, e.g. df = df.loc[:, ~df.columns.duplicated()]")
+        # Columns named 0 or 1.5 are read under their names as text, as the tasks ask for them.
+        frame = dataset if all(isinstance(c, str) for c in dataset.columns) else dataset.set_axis(names, axis=1)
+        return frame.to_dict("records"), names, list(dataset.index)
     if type(dataset).__module__.startswith("datasets.") and hasattr(dataset, "to_list"):
         records = dataset.to_list()
         return records, list(dataset.column_names), list(range(len(records)))

@@ -49,6 +49,10 @@ class MissingDependency(UserError, ImportError):
     """An optional dependency is not installed (the message gives the ``pip install``)."""
 
 
+class CacheUnavailable(UserError, OSError):
+    """The cache's folder or file cannot be used (a file in the way, read-only, not a database); the fix is named."""
+
+
 class DryRunError(UserError, RuntimeError):
     """The first row showed that the setup cannot work (server down, bad key, unknown model)."""
 

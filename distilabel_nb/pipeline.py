@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
@@ -25,6 +25,9 @@ from distilabel_nb.progress_bars import ProgressBars
 from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.run import Run
 from distilabel_nb.shuffle import restore
+
+if TYPE_CHECKING:
+    from distilabel_nb.estimate import Estimate
 
 __all__ = ["DryRunError", "Pipeline", "dataset_records", "pipeline"]
 
@@ -148,6 +151,7 @@ class Pipeline(HTMLRepr):
             "generation_model": list(models) if models is not None else [o.model_name for o in outputs],
             "generation_prompt": [o.prompt_used for o in outputs],
             "raw_generation_responses": [o.raw_output for o in outputs],
+            schema.GENERATION_FINISH_REASONS: [o.finish_reason for o in outputs],
         }
         for name in self.generator.task.output_args_names:
             record[name] = [(o.parsed_output or {}).get(name) for o in outputs]
@@ -166,6 +170,7 @@ class Pipeline(HTMLRepr):
             "labelling_model": self.labeller.model_name,
             "labelling_prompt": output.prompt_used if output else None,
             "raw_labelling_response": output.raw_output if output else None,
+            schema.LABELLING_FINISH_REASON: output.finish_reason if output else None,
         }
         for name in self.labeller.task.output_args_names:
             record[name] = restore(parsed.get(name), order) if order is not None else parsed.get(name)
@@ -174,13 +179,14 @@ class Pipeline(HTMLRepr):
         record["labelling_error"] = NOT_LABELLED if output is None else output.error
         return record
 
-    def frame_builder(self, columns: list[str], labels: list[Any], index_name: Any):
+    def frame_builder(self, columns: list[str], labels: list[Any], index_name: Any, column_labels: dict[str, Any] | None = None):
         """A function from the finished rows (by input position) to the result's DataFrame.
 
         Args:
             columns: The dataset's columns, which come first.
             labels: The dataset's row labels, by position (the result's index).
-            index_name: The name of the dataset's index.
+            index_name: The name of the dataset's index (a list of names for a MultiIndex).
+            column_labels: The dataset's own column labels by their text (for columns named ``0`` or ``1.5``).
         """
         all_columns = list(dict.fromkeys(columns + self.generated_columns() + self.labelled_columns() + self.usage_columns()))
         result_schema = self.result_schema(columns)
@@ -188,7 +194,12 @@ class Pipeline(HTMLRepr):
         def build(rows: dict[int, dict[str, Any]]) -> pd.DataFrame:
             positions = sorted(rows)
             frame = pd.DataFrame([rows[p] for p in positions], columns=all_columns)
-            frame.index = pd.Index([labels[p] for p in positions], name=index_name)
+            if isinstance(index_name, list):
+                frame.index = pd.MultiIndex.from_tuples([labels[p] for p in positions], names=index_name)
+            else:
+                frame.index = pd.Index([labels[p] for p in positions], name=index_name)
+            if column_labels:
+                frame = frame.rename(columns=column_labels)
             return schema.attach(frame, result_schema)
 
         return build
@@ -297,6 +308,36 @@ class Pipeline(HTMLRepr):
                 bars.close()
         except UserError as error:
             raise error.with_traceback(None) from None  # the checks' and the run's frames say nothing to the user
+
+    def estimate(self, dataset: Any, sample: int = 20, *, seed: int = 0, num_generations: int = 1,
+                 min_margin: float = 0.0, display_progress_bar: bool = True) -> "Estimate":
+        """Run a random sample of ``dataset`` and forecast the whole run: tokens, cost, time, failures, pairs.
+
+        The sample goes through the cache, so the real run reuses its answers. See
+        :mod:`distilabel_nb.estimate` for how each figure is made (docs/cost.md).
+
+        Args:
+            dataset: What :meth:`generate` takes (not a dask DataFrame).
+            sample: Rows to run, drawn at random with ``seed``.
+            seed: The seed of the draw (another seed, another sample).
+            num_generations: As the real run will ask.
+            min_margin: The smallest rating difference that makes a preference pair.
+            display_progress_bar: Show the sample's bars.
+
+        Returns:
+            An :class:`~distilabel_nb.estimate.Estimate` (a card in a notebook, text with ``print``).
+
+        Example:
+            >>> pipe.estimate(df, sample=20).cost_interval  # doctest: +SKIP
+            (3.70, 4.55)
+        """
+        from distilabel_nb.estimate import estimate
+
+        try:
+            return estimate(self, dataset, sample, seed=seed, num_generations=num_generations, min_margin=min_margin,
+                            display_progress_bar=display_progress_bar)
+        except UserError as error:
+            raise error.with_traceback(None) from None
 
     def _interrupted(self, run: Run, bars: ProgressBars) -> RunInterrupted:
         """Stop ``run`` after an interrupt, bring the bars to what it finished, and say where that is."""

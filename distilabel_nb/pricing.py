@@ -91,7 +91,7 @@ def price_of(llm: LLM) -> PriceInfo:
     if host in LOOPBACK_HOSTS:
         return PriceInfo(FREE, "server on this machine")
     if facts.where != "server":
-        return PriceInfo(None, f"no price for a {llm.backend} model: pass price={{'input': …, 'output': …}}")
+        return PriceInfo(None, f"no price for {llm.model_name!r} ({llm.backend}): pass price={{'input': …, 'output': …}}")
     return listed_price(llm.model_name, facts.location)
 
 

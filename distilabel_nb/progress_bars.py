@@ -1,5 +1,8 @@
 """The tqdm bars of ``generate()``: rows generated and rows labelled, with their failures.
 
+The last bar also shows the tokens sent so far, the cost so far and the projected cost
+of the whole run (the cost per finished row times the rows), when the price is known.
+
 With several generators there is one bar per generator ("Generating · model-a"), each
 counting the rows that generator has answered.
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from distilabel_nb.cells import dollars
 from distilabel_nb.run import Run, RunState
 
 #: Seconds between two looks at the run's state.
@@ -90,7 +94,27 @@ def _counts(state: RunState, counter: str) -> tuple[int, int]:
 
 def _short(warning: str) -> str:
     """A warning as a bar's postfix: its first words (the whole text comes as a Python warning)."""
-    return "cache not written" if warning.startswith("the cache") else warning[:40]
+    if warning.startswith("the cache"):
+        return "cache not written"
+    if warning.startswith("stopped calling"):
+        return "backend down: rows not sent"
+    return warning[:40]
+
+
+def spend_postfix(state: RunState) -> dict[str, str]:
+    """What the run has spent, for a bar's postfix: tokens, cost, and the projected cost while it goes.
+
+    Example:
+        >>> spend_postfix(RunState(total_rows=10, done=4, prompt_tokens=900, completion_tokens=300, cost=0.02))
+        {'tokens': '1.2k', 'cost': '$0.02', 'projected': '$0.05'}
+    """
+    tokens = state.prompt_tokens + state.completion_tokens
+    if not tokens:
+        return {}
+    shown = {"tokens": f"{tokens / 1000:.1f}k" if tokens >= 1000 else str(tokens), "cost": dollars(state.cost)}
+    if state.projected_cost is not None and state.done < state.total_rows:
+        shown["projected"] = dollars(state.projected_cost)
+    return shown
 
 
 class ProgressBars:
@@ -130,9 +154,12 @@ class ProgressBars:
         """Bring the bars to ``state``; a step whose every row is through stops its clock
         (and turns amber if some of its rows failed)."""
         self._open(state)
+        last = next(reversed(self.bars), None)
         for counter, bar in self.bars.items():
             done, failed = _counts(state, counter)
-            postfix = {"failed": failed} if failed else {}
+            postfix: dict[str, Any] = {"failed": failed} if failed else {}
+            if counter == last:
+                postfix.update(spend_postfix(state))
             if state.warnings:
                 postfix["warning"] = _short(state.warnings[-1])
             if done != bar.n or postfix != getattr(bar, "shown_postfix", {}):

@@ -49,9 +49,14 @@ RAW_LABELLING_RESPONSE = "raw_labelling_response"
 LABELLING_ERROR = "labelling_error"
 #: The order the labeller saw a row's answers in: ``labelling_order[k]`` is the answer shown at place ``k + 1``.
 LABELLING_ORDER = "labelling_order"
+#: Why each answer ended, as the backend said: ``"stop"``, or ``"length"`` (cut at ``max_new_tokens``); ``None`` unknown.
+GENERATION_FINISH_REASONS = "generation_finish_reasons"
+LABELLING_FINISH_REASON = "labelling_finish_reason"
+#: The finish reason of an answer cut at ``max_new_tokens``.
+TRUNCATED = "length"
 
-GENERATION_PROVENANCE = (GENERATION_MODEL, GENERATION_PROMPT, RAW_GENERATION_RESPONSES)
-LABELLING_PROVENANCE = (LABELLING_MODEL, LABELLING_PROMPT, RAW_LABELLING_RESPONSE)
+GENERATION_PROVENANCE = (GENERATION_MODEL, GENERATION_PROMPT, RAW_GENERATION_RESPONSES, GENERATION_FINISH_REASONS)
+LABELLING_PROVENANCE = (LABELLING_MODEL, LABELLING_PROMPT, RAW_LABELLING_RESPONSE, LABELLING_FINISH_REASON)
 #: Columns that record how a row was made (models, prompts as sent, raw answers, the order shown).
 PROVENANCE_COLUMNS = GENERATION_PROVENANCE + LABELLING_PROVENANCE + (LABELLING_ORDER,)
 ERROR_COLUMNS = (GENERATION_ERROR, LABELLING_ERROR)

@@ -185,7 +185,7 @@ def test_many_threads_share_one_cache(tmp_path):
     for thread in threads:
         thread.join()
     assert len(cache) == 1600
-    assert cache.get_many(["7-199"]) == {"7-199": ("answer 7 199", {"completion_tokens": 199})}
+    assert cache.get_many(["7-199"]) == {"7-199": ("answer 7 199", {"completion_tokens": 199}, None)}
 
 
 WRITER = """

@@ -46,9 +46,9 @@ def server():
         yield stub
 
 
-def stub_pipe(server, *, concurrency=4, writer_price=WRITER_PRICE, judge=True, max_new_tokens=100):
+def stub_pipe(server, *, concurrency=4, writer_price=WRITER_PRICE, judge=True, max_new_tokens=100, **writer_kwargs):
     writer = OpenAILLM("writer", TextGenerationTask(), base_url=server.base_url, max_concurrency=concurrency,
-                       price=writer_price, max_new_tokens=max_new_tokens)
+                       price=writer_price, max_new_tokens=max_new_tokens, **writer_kwargs)
     labeller = OpenAILLM("judge", UltraFeedbackTask(structured=False), base_url=server.base_url,
                          max_concurrency=concurrency, price=JUDGE_PRICE, max_new_tokens=64) if judge else None
     return Pipeline(generator=writer, labeller=labeller)
@@ -144,3 +144,79 @@ def test_a_token_budget_and_bad_budgets(server):
     for bad in (0, -1, "10", True):
         with pytest.raises(InvalidArgument, match="max_cost"):
             pipe.generate(rows(2), max_cost=bad, display_progress_bar=False)
+
+
+def test_the_forecast_of_a_sample_covers_the_full_run():
+    from distilabel_nb.export import to_preference_pairs
+
+    failing = lambda n, body: "500" if body["model"] == "writer" and spread(question(body), 0, 10) == 0 else None  # noqa: E731
+    with StubServer(model=["writer", "judge"], latency=0.002, usage=known_usage, responder=reply, fault_rule=failing) as server:
+        pipe = stub_pipe(server, concurrency=8, max_retries=0)
+        dataset = pd.DataFrame(rows(200))
+        est = pipe.estimate(dataset, sample=30, seed=7, num_generations=2, display_progress_bar=False)
+        assert (est.rows, est.sample) == (200, 30) and server.request_count < 60  # the sample only
+        full = pipe.generate(dataset, num_generations=2, display_progress_bar=False)
+        answered = est.frame.loc[est.frame["generation_error"].isna(), "input"]
+        assert len(answered) > 20 and all(server.prompt_counts[q] == 1 for q in answered)  # the sample came from the cache
+    priced = {"generation": WRITER_PRICE, "labelling": JUDGE_PRICE}
+    full_cost = sum(dollars(full[f"{step}_prompt_tokens"].sum(), full[f"{step}_completion_tokens"].sum(), price)
+                    for step, price in priced.items())
+    full_tokens = sum(full[f"{step}_{kind}_tokens"].sum() for step in priced for kind in ("prompt", "completion"))
+    assert est.cost_interval[0] <= full_cost <= est.cost_interval[1]
+    assert est.tokens_interval[0] <= full_tokens <= est.tokens_interval[1]
+    assert est.cost_interval[1] - est.cost_interval[0] > 0  # the stub's answers vary: a real interval
+    assert est.cost_to_go == pytest.approx(est.cost * 170 / 200)
+    failed = full["generation_error"].notna().sum()
+    assert 0 < failed and est.failures.low <= failed / 200 <= est.failures.high
+    pairs = to_preference_pairs(full)["source_row"].nunique()
+    assert est.pairs_interval[0] <= pairs <= est.pairs_interval[1]
+    assert est.wall_seconds is not None and est.wall_seconds > 0
+    print(f"forecast ${est.cost:.5f} [{est.cost_interval[0]:.5f}, {est.cost_interval[1]:.5f}] vs full ${full_cost:.5f}; "
+          f"tokens {est.tokens:.0f} vs {full_tokens}; pairs {est.usable_pairs:.0f} vs {pairs}; failed {est.failures} vs {failed}")
+
+
+def test_live_cost_in_the_bars_and_the_cards(server, capsys):
+    from distilabel_nb.display import describe, to_html
+
+    pipe = stub_pipe(server)
+    df = pipe.generate(rows(6), num_generations=2, display_progress_bar=True)
+    bars = capsys.readouterr().err
+    state = pipe.last_run.state
+    assert "Labelling" in bars and "cost=$" in bars and "tokens=" in bars
+    shown = f"${state.cost:.2g}"
+    assert shown in describe(state) and shown in to_html(pipe.last_run)
+    text = describe(pipe.last_run.state)
+    assert f"tokens in / out {state.prompt_tokens:,} / {state.completion_tokens:,}" in text
+    from distilabel_nb.display import show_results
+
+    view = show_results(df)
+    assert "generation_cost" not in [c.name for c in view.columns] and f"{shown} · " in describe(view)
+
+
+def test_the_estimate_card_and_text_say_the_same(server):
+    from distilabel_nb.display import describe, to_html
+
+    pipe = stub_pipe(server)
+    est = pipe.estimate(rows(40), sample=8, seed=1, num_generations=2, display_progress_bar=False)
+    text, html = describe(est), to_html(est)
+    for fact in ("cost", "95% interval", "wall time", "failure rate", "preference pairs", "still to pay"):
+        assert fact in text and fact in html
+    assert text.startswith("Estimate 40 rows · ~$") and "seed=1" in text
+    again = pipe.estimate(rows(40), sample=8, seed=1, num_generations=2, display_progress_bar=False)
+    assert again.cost == est.cost and again.wall_seconds is None and "from the cache" in describe(again)
+    with pytest.raises(InvalidArgument, match="sample=0"):
+        pipe.estimate(rows(4), sample=0)
+
+
+def test_on_dask_the_rows_and_the_totals_have_their_usage_and_a_budget_is_refused(server):
+    distributed = pytest.importorskip("distributed")
+    pipe = stub_pipe(server, concurrency=2)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
+        with pytest.raises(InvalidArgument, match="max_cost is not supported on Dask runs yet"):
+            pipe.generate(pd.DataFrame(rows(4)), client=client, max_cost=1.0, display_progress_bar=False)
+        assert server.request_count == 0
+        df = pipe.generate(pd.DataFrame(rows(8)), num_generations=2, client=client, npartitions=2, display_progress_bar=False)
+    totals, state = server.usage_totals, pipe.last_run.state
+    assert len(df) == 8 and df["generation_prompt_tokens"].sum() + df["labelling_prompt_tokens"].sum() == totals["prompt_tokens"]
+    assert (state.prompt_tokens, state.completion_tokens) == (totals["prompt_tokens"], totals["completion_tokens"])
+    assert state.cost == pytest.approx(df["generation_cost"].sum() + df["labelling_cost"].sum(), rel=1e-9)

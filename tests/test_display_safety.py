@@ -104,6 +104,7 @@ def hostile_objects(scripted_llm) -> dict[str, object]:
         "failed_state": RunState(total_rows=3, status="failed", error=HOSTILE),
         "results": show_results(df, columns="all"),
         "frame": show_results(frame),
+        "estimate": pipe.estimate(dataset, sample=2, display_progress_bar=False),
     }
 
 
@@ -113,7 +114,7 @@ def objects(scripted_llm):
 
 
 @pytest.mark.parametrize("name", ["prompt", "prompt_view", "task", "template_task", "generator", "server", "output",
-                                  "pipeline", "run", "failed_state", "results", "frame"])
+                                  "pipeline", "run", "failed_state", "results", "frame", "estimate"])
 def test_hostile_text_stays_text(objects, name):
     obj = objects[name]
     parsed = audit(obj._repr_html_())

@@ -85,7 +85,7 @@ def test_a_row_failing_every_attempt_keeps_its_place(fault, status):
 
 def test_unreachable_server_stops_at_the_dry_run():
     llm = OpenAILLM("m", TextGenerationTask(), base_url=dead_url(), max_retries=0)
-    with pytest.raises(DryRunError, match="Dry run on the first row failed: cannot reach"):
+    with pytest.raises(DryRunError, match=r"^cannot reach http://127.0.0.1:\d+/v1: connection refused \(nothing listens on that port\)\. Fix: start the server"):
         Pipeline(generator=llm).generate(rows(3), display_progress_bar=False)
 
 
@@ -95,16 +95,16 @@ def test_unreachable_server_with_skip_dry_run_fails_every_row_and_finishes():
     assert all(error.startswith("cannot reach") for error in df["generation_error"])
 
 
-def test_wrong_key_and_unknown_model_stop_at_the_dry_run_after_one_request():
+def test_wrong_key_and_unknown_model_stop_at_the_server_check_before_any_completion():
     with StubServer(model="m", latency=0, api_key="sk-right") as server:
         wrong = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, api_key="sk-WRONG-1", max_retries=0)
-        with pytest.raises(DryRunError, match=r"rejected the API key \(HTTP 401\)") as info:
+        with pytest.raises(DryRunError, match=r"rejected the API key \(HTTP 401\)\. Fix: set OPENAI_API_KEY") as info:
             Pipeline(generator=wrong).generate(rows(3), display_progress_bar=False)
         assert "sk-WRONG-1" not in str(info.value)
         unknown = OpenAILLM("nope", TextGenerationTask(), base_url=server.base_url, api_key="sk-right", max_retries=0)
-        with pytest.raises(DryRunError, match=r"answered 404 \(unknown model or wrong base_url\)"):
+        with pytest.raises(DryRunError, match=r"does not serve the model 'nope'; it lists 'm'"):
             Pipeline(generator=unknown).generate(rows(3), display_progress_bar=False)
-        assert server.request_count == 2
+        assert server.request_count == 1  # a one-token probe for the unlisted model (a 404); no row was sent
 
 
 def test_server_ignoring_n_gets_one_request_per_answer():

@@ -8,6 +8,7 @@ import sqlite3
 import time
 import warnings
 
+import pandas as pd
 import pytest
 
 from distilabel_nb import OpenAILLM, Pipeline, TextGenerationTask
@@ -151,3 +152,186 @@ def test_content_that_is_a_number_fails_its_row_naming_it_and_the_run_goes_on():
         df = Pipeline(generator=llm_on(server)).generate(rows(3), display_progress_bar=False)
     assert df["generation_error"].notna().tolist() == [False, True, False]
     assert "message.content of type int (42), not a text" in df.loc[1, "generation_error"]
+
+
+# -- 5. timeout= is a deadline for the whole answer --
+def test_a_trickled_answer_is_abandoned_at_the_timeout():
+    with StubServer(model="m", latency=0, faults={1: "trickle"}, trickle_seconds=0.5) as server:
+        llm = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, max_retries=0, timeout=2, cache=False)
+        started = time.monotonic()
+        (output,) = llm.generate(rows(1))[0]
+        elapsed = time.monotonic() - started
+    assert output.error == f"request to {server.base_url} (model 'm') timed out after 2s"
+    assert elapsed < 20  # the body alone takes minutes at this pace; a read timeout never fires
+
+
+def test_a_trickled_answer_is_retried_within_the_deadline_and_the_row_succeeds():
+    with StubServer(model="m", latency=0, faults={1: "trickle"}, trickle_seconds=0.5) as server:
+        llm = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, max_retries=1, timeout=1, cache=False)
+        (output,) = llm.generate(rows(1))[0]
+        assert output.ok and server.request_count == 2
+
+
+# -- 8. a backend lost during the run: the breaker --
+def test_a_key_revoked_mid_run_stops_sending_and_marks_the_rest():
+    def revoke_at_20(body, index):
+        if server.request_count >= 20:
+            server._auth = "Bearer revoked"
+        return "fine"
+
+    with StubServer(model="m", latency=0.01, api_key="sk-good", responder=revoke_at_20) as server:
+        llm = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, api_key="sk-good", max_concurrency=8, cache=False)
+        pipe = Pipeline(generator=llm)
+        with pytest.warns(RunWarning, match="stopped calling m: 5 calls in a row failed"):
+            df = pipe.generate(rows(300), display_progress_bar=False)
+        sent = server.request_count
+    errors = df["generation_error"]
+    assert len(df) == 300 and sent < 60  # 300 without the breaker
+    assert errors.iloc[:19].isna().all()  # what finished before is kept
+    assert errors.iloc[-200:].str.startswith("not sent: ").all()
+    assert errors.iloc[-200:].str.contains("rejected the API key").all()
+
+
+def test_a_server_gone_mid_run_fails_the_rest_at_once():
+    server = StubServer(model="m", latency=0.05).start()
+    llm = OpenAILLM("m", TextGenerationTask(), base_url=server.base_url, max_concurrency=2, max_retries=1, timeout=2, cache=False)
+    try:
+        run = Pipeline(generator=llm).start(rows(80))
+        while run.state.done < 10:
+            time.sleep(0.01)
+        server.stop()
+        df = run.wait(timeout=120)
+    finally:
+        server.stop()
+    errors = df["generation_error"].fillna("")
+    assert len(df) == 80 and (errors.iloc[:10] == "").all()
+    assert errors.str.startswith("not sent: cannot reach").sum() >= 60
+    assert "stopped calling m" in run.state.warnings[0]
+
+
+def test_cached_rows_and_bad_inputs_do_not_trip_the_breaker():
+    from distilabel_nb.breaker import Breaker
+    from distilabel_nb.llms.outputs import LLMOutput
+
+    breaker = Breaker(limit=2)
+    down = [LLMOutput("m", "p", None, None, error="cannot reach", error_kind="unavailable")]
+    bad = [LLMOutput("m", None, None, None, error="empty input", error_kind="input")]
+    fine = [LLMOutput("m", "p", "ok", {})]
+    assert [breaker.record(o) for o in (down, bad, fine, down)] == [False, False, False, False]
+    assert breaker.record(down) and breaker.reason == "cannot reach"
+
+
+# -- 10. batch_size beyond the rows --
+def test_a_huge_batch_size_starts_no_more_workers_than_rows(monkeypatch):
+    from distilabel_nb import runtime
+
+    limits = []
+    original = runtime.bounded_run
+
+    async def spy(fn, items, limit):
+        limits.append(limit)
+        return await original(fn, items, limit)
+
+    monkeypatch.setattr(runtime, "bounded_run", spy)
+    with StubServer(model="m", latency=0) as server:
+        df = Pipeline(generator=llm_on(server)).generate(rows(2), batch_size=10**6, display_progress_bar=False)
+    assert limits == [2] and df["generation_error"].isna().all()
+
+
+# -- 4. truncation is data --
+def test_an_answer_cut_at_max_new_tokens_is_flagged_kept_and_cached_with_its_reason():
+    cut = lambda body, i: {"content": "The answer is lon", "finish_reason": "length"}
+    with StubServer(model="m", latency=0, responder=cut) as server:
+        pipe = Pipeline(generator=llm_on(server, max_new_tokens=8))
+        first = pipe.generate(rows(1), display_progress_bar=False)
+        again = pipe.generate(rows(1), display_progress_bar=False)
+        assert server.request_count == 1
+    for df in (first, again):
+        assert df.loc[0, "generation_finish_reasons"] == ["length"]
+        assert df.loc[0, "generations"] == ["The answer is lon"]  # a generator's text is kept as it is
+        assert pd.isna(df.loc[0, "generation_error"])
+
+
+def test_a_labeller_answer_cut_at_max_new_tokens_is_a_parse_error_naming_the_fix():
+    from distilabel_nb import UltraFeedbackTask
+
+    cut = lambda body, i: {"content": "#### Output for Text 1\nRating: 4\nRationale: goo", "finish_reason": "length"}
+    with StubServer(model="judge", latency=0, responder=cut) as server:
+        labeller = OpenAILLM("judge", UltraFeedbackTask(structured=False), base_url=server.base_url, max_new_tokens=16)
+        df = Pipeline(labeller=labeller).generate([{"input": "q", "generations": ["a", "b"]}], display_progress_bar=False)
+    assert df.loc[0, "labelling_finish_reason"] == "length"
+    assert "the answer was cut at max_new_tokens=16 (finish_reason 'length')" in df.loc[0, "labelling_error"]
+    assert "raise max_new_tokens" in df.loc[0, "labelling_error"]
+
+
+def test_the_results_card_shows_a_cut_answer():
+    from distilabel_nb.display import describe, show_results, to_html
+
+    cut = lambda body, i: {"content": "half an ans", "finish_reason": "length"}
+    with StubServer(model="m", latency=0, responder=cut) as server:
+        df = Pipeline(generator=llm_on(server, max_new_tokens=4)).generate(rows(1), display_progress_bar=False)
+    view = show_results(df)
+    assert "cut at max_new_tokens" in to_html(view) and "cut at max_new_tokens" in describe(view)
+
+
+# -- 14. checksums --
+def test_an_entry_whose_bytes_changed_is_a_miss_asked_again_and_said(tmp_path):
+    path = tmp_path / "calls.sqlite"
+    with StubServer(model="m", latency=0) as server:
+        pipe = Pipeline(generator=llm_on(server, cache=CallCache(path)))
+        pipe.generate(rows(3), display_progress_bar=False)
+        other = sqlite3.connect(path)
+        other.execute("UPDATE calls SET answer = replace(answer, 'stub', 'STUB') WHERE rowid = 2")
+        other.commit()
+        other.close()
+        with pytest.warns(RunWarning, match="1 cached answer did not match its checksum"):
+            df = pipe.generate(rows(3), display_progress_bar=False)
+        assert server.request_count == 4  # the changed one only, asked again
+    assert not df["generations"].astype(str).str.contains("STUB").any()
+
+
+def test_a_cache_written_by_an_earlier_version_is_read_and_gains_the_new_columns(tmp_path):
+    path = tmp_path / "calls.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE calls (key TEXT PRIMARY KEY, answer TEXT NOT NULL, usage TEXT NOT NULL, created REAL NOT NULL)")
+    old.execute("INSERT INTO calls VALUES ('k', 'old answer', '{}', 0)")
+    old.commit()
+    old.close()
+    cache = CallCache(path)
+    assert cache.get_many(["k"]) == {"k": ("old answer", {}, None)}
+    cache.put("k2", "new", {}, "stop")
+    assert cache.get_many(["k2"]) == {"k2": ("new", {}, "stop")}
+
+
+# -- 11. the cache folder --
+def test_a_file_where_the_cache_folder_should_be_is_a_clear_error(tmp_path, monkeypatch):
+    from distilabel_nb.errors import CacheUnavailable
+
+    (tmp_path / "blocker").write_text("a file")
+    monkeypatch.setenv("DISTILABEL_NB_CACHE_DIR", str(tmp_path / "blocker"))
+    with pytest.raises(CacheUnavailable, match=r"cannot be made: a file is in the way\. Fix: .*DISTILABEL_NB_CACHE_DIR.*cache=False"):
+        OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(CacheUnavailable, match="is a folder"):
+        CallCache(tmp_path)
+
+
+# -- 13. display: big answers, terminal escapes --
+def test_a_huge_answer_is_cut_in_the_card_with_a_note_and_kept_whole_in_the_frame():
+    from distilabel_nb.display import show_results, to_html
+
+    huge = "word " * 1_000_000  # 5 MB
+    df = pd.DataFrame({"input": [f"q{i}" for i in range(10)], "generations": [[huge]] * 10})
+    page = to_html(show_results(df))
+    assert len(page) < 1_000_000  # 50 MB before
+    assert "the first 20,000 of 5,000,000 characters are shown; the whole text is in the DataFrame" in page
+    assert len(df.loc[0, "generations"][0]) == 5_000_000
+
+
+def test_ansi_escapes_and_bidi_controls_do_not_reach_the_text_twin():
+    from distilabel_nb.display import describe, show_results
+
+    hostile = "\x1b[2J\x1b[31mred\x1b[0m \u202egnirts desrever\u202c \x1b]0;title\x07done"
+    df = pd.DataFrame({"input": [hostile], "generations": [[hostile]], "generation_error": [hostile]})
+    text = describe(show_results(df)) + repr(show_results(df))
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+    assert "red gnirts desrever done" in text

@@ -100,7 +100,7 @@ def test_clients_share_the_tls_context_their_http_library_would_build(monkeypatc
 
     import truststore
 
-    from distilabel_nb.llms import openai as backend
+    from distilabel_nb.llms import openai_http as backend
 
     a = OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1")
     b = OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1")

@@ -379,10 +379,12 @@ def test_pipeline_panel_offers_the_pipelines_llms(scripted_llm):
 
 
 def test_progress_facts():
-    state = RunState(total_rows=10, done=4, tokens=1234, generation_failures=1, status="running", elapsed=2.0)
+    state = RunState(total_rows=10, done=4, tokens=1234, generation_failures=1, status="running", elapsed=2.0, cost=0.02)
     facts = ProgressFacts.of(state, elapsed=8.0)
     assert facts.elapsed == 8.0 and facts.rows_per_second == 0.5 and facts.remaining == 12.0
-    assert [label for _, label, _ in facts.items(over=False)] == ["rows/s", "tokens", "failed", "elapsed", "left"]
+    assert [label for _, label, _ in facts.items(over=False)] == ["rows/s", "tokens", "failed", "cost", "elapsed", "projected", "left"]
+    assert facts.items(over=False)[3][0] == "$0.02" and facts.items(over=False)[5][0] == "~$0.05"
+    assert [label for _, label, _ in facts.items(over=True)] == ["rows/s", "tokens", "failed", "cost", "elapsed"]
     assert facts.items(over=False)[2] == ("1", "failed", True)
     assert duration(0.4, clock=True) == "0:00" and duration(3599, clock=True) == "59:59" and duration(None, clock=True) == "—"
 

@@ -68,6 +68,10 @@ def test_a_wide_result_previews_the_task_s_columns_and_a_few_others(server):
     assert not set(shown) & set(schema.PROVENANCE_COLUMNS + schema.ERROR_COLUMNS)
     assert "generations" in shown
     assert f"{len(wide.columns) - len(shown)} more columns not shown" in _text(head)
+    chips = re.findall(r'class="dnb-chip">', panel.data.summary.value)
+    assert len(chips) == min(12, len(wide.columns))
+    if len(wide.columns) > 12:
+        assert f"+{len(wide.columns) - 12} more" in _text(panel.data.summary.value)
     cells = re.findall(r"<td>(.*?)</td>", head)
     assert cells and max(len(unescape(c)) for c in cells) <= 90  # cut, with an ellipsis
     assert any(unescape(c).endswith("…") for c in cells)
@@ -134,3 +138,14 @@ def test_dpo_pairs_export_without_ratings_says_what_to_change(server, tmp_path):
     assert not (tmp_path / "pairs.jsonl").exists()
     with pytest.raises(ValueError, match="No DPO pairs"):
         panel.export(tmp_path / "pairs.jsonl", fmt="pairs")
+
+
+def test_dpo_pairs_export_of_ties_says_what_to_change(tmp_path):
+    ties = '{"ratings": [{"rationale": "fine", "rating": 4}, {"rationale": "fine too", "rating": 4}]}'
+    with StubServer(model="stub-model", responder=lambda body, i: ties if body.get("response_format") else f"a{i}") as s:
+        panel = _on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?"]})), s)
+        panel.run() and panel.wait(timeout=60)
+    assert panel.result["rating"].tolist() == [[4, 4]]
+    with pytest.raises(ValueError, match="a pair needs two answers of a row with different ratings.*Answers per row"):
+        panel.export(tmp_path / "pairs.jsonl", fmt="pairs")
+    assert not (tmp_path / "pairs.jsonl").exists()

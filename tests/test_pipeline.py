@@ -16,8 +16,10 @@ from distilabel_nb.llms.base import BackendUnavailable
 GOOD_RATINGS = "#### Output for Text 1\nRating: 4\nRationale: good\n#### Output for Text 2\nRating: 2\nRationale: weak"
 
 INPUT_COLUMNS = ["input", "id"]
-GENERATION = ["generation_model", "generation_prompt", "raw_generation_responses", "generations", "generation_error"]
-LABELLING = ["labelling_model", "labelling_prompt", "raw_labelling_response", "rating", "rationale", "labelling_order", "labelling_error"]
+GENERATION = ["generation_model", "generation_prompt", "raw_generation_responses", "generation_finish_reasons", "generations",
+              "generation_error"]
+LABELLING = ["labelling_model", "labelling_prompt", "raw_labelling_response", "labelling_finish_reason", "rating", "rationale",
+             "labelling_order", "labelling_error"]
 USAGE = [f"{step}_{name}" for step in ("generation", "labelling")
          for name in ("prompt_tokens", "completion_tokens", "cost", "latency_s", "cached")]
 
@@ -137,8 +139,9 @@ def test_dry_run_stops_a_broken_setup_after_one_row(scripted_llm):
             raise BackendUnavailable("cannot reach http://127.0.0.1:9/v1")
 
     generator = Down(TextGenerationTask())
-    with pytest.raises(DryRunError, match="cannot reach http://127.0.0.1:9/v1.*skip_dry_run=True"):
+    with pytest.raises(DryRunError, match=r"cannot reach http://127.0.0.1:9/v1\. Fix the setup and run again\.$") as info:
         Pipeline(generator=generator).generate(rows(50), display_progress_bar=False)
+    assert "skip_dry_run" not in str(info.value)  # every other row would meet the same error
     assert len(generator.history) == 1
     df = Pipeline(generator=generator).generate(rows(3), display_progress_bar=False, skip_dry_run=True)
     assert len(generator.history) == 4 and df["generation_error"].notna().all()

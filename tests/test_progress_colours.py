@@ -97,3 +97,21 @@ def test_the_panel_s_labelling_bar_ends_amber_with_the_count(server):
     assert panel.progress.labelling_bar.bar_style == "warning"
     assert "3 / 3 · 3 failed · in " in _text(panel.progress.labelling_count.value)
     assert "failed" not in _text(panel.progress.generation_count.value)
+    # the header's pill: finished, with failures (amber), not plain "Finished"
+    assert 'data-status="finished" data-run="1" data-failed="3"' in panel.header.value
+    assert "Finished with failures · 3 rows in" in _text(panel.header.value)
+
+
+def test_a_notebook_bar_s_clock_stops_with_its_step():
+    notebook = pytest.importorskip("tqdm.notebook")
+    stopped, running = (stoppable(notebook.tqdm)(total=1, desc=name) for name in ("Generating", "Labelling"))
+    for bar in (stopped, running):
+        bar.update(1)
+    stopped.stop_clock()
+    for bar in (stopped, running):
+        bar.start_t -= 3600  # an hour later, as tqdm counts
+        bar.refresh()
+    assert "1:00:00" in running.container.children[2].value
+    assert "1:00:00" not in stopped.container.children[2].value  # "1/1 [00:00<00:00, …]"
+    for bar in (stopped, running):
+        bar.close()

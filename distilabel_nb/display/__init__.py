@@ -9,6 +9,7 @@ cards, the run panel and the review widget.
   stylesheet); ``plaintext.py``: :func:`describe`, the same facts as text.
 - ``cards.py``, ``run_cards.py``, ``results_card.py``, ``agreement_card.py``: the cards,
   each registered for its type beside its renderer; ``text.py``: their text twins.
+- ``cost_cards.py``: the forecast's card and text, and the cost part of the run and results cards.
 - ``facts.py``, ``run_facts.py``, ``readable.py``: what the cards show, as plain data and text.
 - ``panel_html.py`` and ``review_html.py`` (with ``panel.css`` and ``review.css``): the
   fragments the run panel and the review widget put into their ``ipywidgets.HTML``.
@@ -18,7 +19,9 @@ The core imports none of this: its objects' ``_repr_html_`` comes from
 Modules here import the core at their top.
 """
 
-from distilabel_nb.display import agreement_card, audit_cards, cards, results_card, run_cards, text, win_rate_cards  # noqa: F401  (register)
+from distilabel_nb.display import (  # noqa: F401  (register)
+    agreement_card, audit_cards, cards, cost_cards, results_card, run_cards, text, win_rate_cards,
+)
 from distilabel_nb.display.html import mimebundle, render, to_html
 from distilabel_nb.display.markup import escape
 from distilabel_nb.display.plaintext import describe

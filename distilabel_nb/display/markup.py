@@ -89,13 +89,21 @@ def preview_line(text: str, chars: int = 140) -> str:
     return flat if len(flat) <= chars else flat[:chars].rstrip() + "…"
 
 
+#: The most characters of one text a card embeds: a 5 MB answer would make a 5 MB page.
+EMBED_CHARS = 20_000
+
+
 def folded_text(value: str, fold_chars: int = 400, fold_lines: int = 8) -> str:
-    """Readable text that keeps line breaks; folded behind its first line when long."""
+    """Readable text that keeps line breaks; folded behind its first line when long, cut at :data:`EMBED_CHARS`."""
     if len(value) <= fold_chars and value.count("\n") < fold_lines:
         return f'<div class="{cls("text")}">{escape(value)}</div>'
     summary = f'{escape(preview_line(value))} {muted(f"({len(value):,} chars)")}'
+    shown, note = value, ""
+    if len(value) > EMBED_CHARS:
+        shown = value[:EMBED_CHARS]
+        note = muted(f"… the first {EMBED_CHARS:,} of {len(value):,} characters are shown; the whole text is in the DataFrame")
     return (f'<details class="{cls("fold", "fold-text")}"><summary>{summary}</summary>'
-            f'<div class="{cls("text")}">{escape(value)}</div></details>')
+            f'<div class="{cls("text")}">{escape(shown)}</div>{note}</details>')
 
 
 def details(summary_html: str, body: str, open_: bool = False, css: str = "fold") -> str:

@@ -60,12 +60,16 @@ STATUS_LABELS = {
 }
 
 
-def status_pill(status: str, run_number: int = 0, detail: str = "") -> str:
-    """The coloured status pill; ``data-status`` and ``data-run`` let tests wait on it."""
-    label = STATUS_LABELS.get(status, status)
+def status_pill(status: str, detail: str = "", run_number: int = 0, failed: int = 0) -> str:
+    """The coloured status pill; ``data-status`` and ``data-run`` let tests wait on it.
+
+    A finished run with ``failed`` rows says so, in amber (``data-failed``), not in green.
+    """
+    label = "Finished with failures" if status == "finished" and failed else STATUS_LABELS.get(status, status)
     text = f"{label} · {detail}" if detail else label
+    failed_attr = f' data-failed="{int(failed)}"' if failed else ""
     return (
-        f'<span class="dnb-status" data-status="{escape(status)}" data-run="{int(run_number)}">'
+        f'<span class="dnb-status" data-status="{escape(status)}" data-run="{int(run_number)}"{failed_attr}>'
         f'<span class="dnb-dot"></span>{escape(text)}</span>'
     )
 
@@ -108,10 +112,14 @@ def section_title(text: str) -> str:
 
 # -- data --
 
-def data_summary(frame: pd.DataFrame, origin: str) -> str:
-    """"10 rows · from the bundled sample" and the column names as chips."""
+def data_summary(frame: pd.DataFrame, origin: str, chips_limit: int = 12) -> str:
+    """"10 rows · from the bundled sample" and the column names as chips (the first
+    ``chips_limit``, then how many more)."""
     rows = len(frame)
-    chips = "".join(f'<span class="dnb-chip">{escape(c)}</span>' for c in frame.columns)
+    names = list(frame.columns)
+    chips = "".join(f'<span class="dnb-chip">{escape(c)}</span>' for c in names[:chips_limit])
+    if len(names) > chips_limit:
+        chips += f'<span class="dnb-hint">+{len(names) - chips_limit} more</span>'
     return (
         f'<div class="dnb-chips"><span class="dnb-hint"><b>{rows:,}</b> row{"s" if rows != 1 else ""} · '
         f"{escape(origin)} · columns:</span>{chips}</div>"
@@ -164,7 +172,7 @@ def data_head(frame: pd.DataFrame, rows: int = 5, columns: Sequence[str] | None 
         listed = ", ".join(hidden[:6]) + (f" and {len(hidden) - 6} more" if len(hidden) > 6 else "")
         notes.append(f"{len(hidden)} more column{'s' if len(hidden) != 1 else ''} not shown: {listed}")
     footer = f'<div class="dnb-hint">{escape(" · ".join(notes))}</div>' if notes else ""
-    return table(["#", *map(str, shown)], body, css_class="dnb-table dnb-head") + footer
+    return table(["#", *map(str, shown)], body, css_class="dnb-table dnb-data-head") + footer
 
 
 # -- prompt preview --
@@ -221,7 +229,9 @@ def live_table(frame: pd.DataFrame, row_labels: Sequence[Any], columns: Sequence
                 cells.append(("", ratings_html(value, (scales or {}).get(name))))
                 continue
             if isinstance(value, (list, tuple)) and len(value) > 1:
-                text = plain(value[0]) + f"  (+{len(value) - 1} more)"
+                first = plain(value[0])
+                more = f"  (+{len(value) - 1} more)"
+                text = shorten(first, CELL_CHARS - len(more)) + more if first else ""  # the count is never cut
             else:
                 text = plain(value[0] if isinstance(value, (list, tuple)) and value else value)
             cells.append(("dnb-none", "—") if not text else ("", escape(shorten(text))))

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from functools import singledispatch
 from typing import Any, Sequence
 
@@ -22,14 +23,37 @@ INDENT = "  "
 
 
 @singledispatch
-def describe(obj: Any) -> str:
-    """A readable multi-line text card for ``obj`` (its ``repr`` for unknown types)."""
+def _describe(obj: Any) -> str:
     return repr(obj)
+
+
+def describe(obj: Any) -> str:
+    """A readable multi-line text card for ``obj`` (its ``repr`` for unknown types).
+
+    Model output in it is cleaned of terminal escapes and bidi controls (:func:`safe_text`).
+    A type's writer is registered with ``@describe.register(TheClass)``.
+    """
+    return safe_text(_describe(obj))
+
+
+describe.register = _describe.register  # type: ignore[attr-defined]
+describe.dispatch = _describe.dispatch  # type: ignore[attr-defined]
+
+
+# Terminal escapes (colours, cursor moves), bidi controls (text shown in another order than
+# it is) and other control characters: a model's answer must not drive the terminal it is read in.
+_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+
+
+def safe_text(text: Any) -> str:
+    """``text`` without terminal escapes, bidi controls or other control characters (tabs and line breaks stay)."""
+    return _CONTROLS.sub("", _ANSI.sub("", str(text)))
 
 
 def clip(text: str, max_lines: int = 12, width: int = 160) -> str:
     """At most ``max_lines`` lines of at most ``width`` characters, saying what was cut."""
-    lines = str(text).splitlines() or [""]
+    lines = safe_text(text).splitlines() or [""]
     kept = [line if len(line) <= width else line[: width - 1] + "…" for line in lines[:max_lines]]
     if len(lines) > max_lines:
         kept.append(f"… ({len(lines) - max_lines} more lines)")
@@ -37,7 +61,7 @@ def clip(text: str, max_lines: int = 12, width: int = 160) -> str:
 
 
 def one_line(text: Any, width: int = 100) -> str:
-    flat = " ".join(str(text).split())
+    flat = " ".join(safe_text(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 

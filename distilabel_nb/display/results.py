@@ -24,7 +24,7 @@ from distilabel_nb.cells import is_missing
 from distilabel_nb.display.plaintext import describe
 from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.schema import GENERATIONS as GENERATIONS_COLUMN
-from distilabel_nb.schema import PROVENANCE_COLUMNS, is_error_column
+from distilabel_nb.schema import PROVENANCE_COLUMNS, USAGE_COLUMNS, is_error_column
 
 __all__ = ["GENERATIONS_COLUMN", "PROVENANCE_COLUMNS", "Column", "ResultsSummary", "ResultsView", "is_error_column",
            "show_results"]
@@ -70,7 +70,7 @@ class ResultsView(HTMLRepr):
         page: Which page to show, from 1.
         page_size: Rows per page.
         columns: Columns to show, in order; ``"all"`` shows every column. Default: all
-            but the provenance columns.
+            but the provenance and usage columns (the header sums the usage).
         rating_range: The rating scale ``(low, high)`` for colours and bars, for every
             rating column. By default each score column's scale from the result schema
             (``df.attrs``, the labeller's task); for a frame the pipeline did not make,
@@ -109,7 +109,7 @@ class ResultsView(HTMLRepr):
         if columns == "all":
             chosen = names
         elif columns is None:
-            chosen = [n for n in names if n not in PROVENANCE_COLUMNS]
+            chosen = [n for n in names if n not in PROVENANCE_COLUMNS and n not in USAGE_COLUMNS]
         else:
             chosen = [str(c) for c in columns]
             unknown = [c for c in chosen if c not in names]
@@ -205,6 +205,13 @@ class ResultsView(HTMLRepr):
         return scale.bounds if scale is not None else (1, 5)
 
     # -- facts --
+    def was_cut(self, row: pd.Series, answer: int) -> bool:
+        """Whether answer ``answer`` (from 0) of the row was cut at ``max_new_tokens`` (its finish reason)."""
+        if schema.GENERATION_FINISH_REASONS not in self._labels:
+            return False
+        reasons = self.cell(row, schema.GENERATION_FINISH_REASONS)
+        return isinstance(reasons, (list, tuple)) and answer < len(reasons) and reasons[answer] == schema.TRUNCATED
+
     def row_has_error(self, row: pd.Series) -> bool:
         return any(not is_missing(self.cell(row, n)) for n in self._labels if is_error_column(n))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from distilabel_nb.cells import is_missing, number
+from distilabel_nb.display.cost_cards import frame_cost
 from distilabel_nb.display.html import render
 from distilabel_nb.display.markup import badge, card, cls, error_box, escape, folded_text, muted, rating, span, value
 from distilabel_nb.display.results import Column, ResultsView
@@ -48,6 +49,8 @@ def _answers(view: ResultsView, row: Any, column: Column) -> str:
             elif not is_missing(item):
                 notes.append(f'<div class="{cls("answer-note")}">{span(name, "note-label")} '
                              f'{folded_text(str(item), view.fold_chars)}</div>')
+        if view.was_cut(row, i):
+            head.append(badge("cut at max_new_tokens", "warn", title="finish_reason 'length': the answer is not whole"))
         text = folded_text(answer, view.fold_chars) if isinstance(answer, str) and answer else muted("no answer")
         items.append(f'<li class="{cls("answer")}"><div class="{cls("answer-head")}">{" ".join(head)}</div>'
                      f'{text}{"".join(notes)}</li>')
@@ -69,6 +72,9 @@ def results_card(view: ResultsView) -> str:
     for name, count in summary.failures:
         badges.append(badge(f"{count} {name.replace('_', ' ')}{'s' if count != 1 else ''}", "err" if count else "ok"))
     sub = " · ".join(f"{escape(role)} {span(models, 'strong')}" for role, models in summary.models)
+    cost = frame_cost(view.df)
+    if cost is not None:
+        sub = f"{sub} · {escape(cost)}" if sub else escape(cost)
     # Errors get a full-width line under their row; as columns they would be narrow and mostly empty.
     errors = [c for c in view.columns if c.kind == "error"]
     main = [c for c in view.columns if c.kind != "error"] or view.columns
@@ -98,5 +104,5 @@ def results_card(view: ResultsView) -> str:
     foot_html = " · ".join(escape(part) for part in foot)
     if view.hidden:
         foot_html += f'<br>{muted("hidden: " + ", ".join(view.hidden) + " (columns=… to show)")}'
-    return card("Results", f"{number(summary.rows)} rows", badges=badges, sub=sub,
+    return card("Results", f"{number(summary.rows)} row{'s' if summary.rows != 1 else ''}", badges=badges, sub=sub,
                 body=table + f'<div class="{cls("foot")}">{foot_html}</div>', variant="results")

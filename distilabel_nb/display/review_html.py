@@ -12,12 +12,27 @@ Example:
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from distilabel_nb.cells import is_missing
 from distilabel_nb.display.html import stylesheet
 from distilabel_nb.display.markup import escape, rating
+
+
+def keys_script() -> str:
+    """The front end of the keyboard shortcuts (``review_keys.js``, an anywidget ES module)."""
+    return files("distilabel_nb.display").joinpath("review_keys.js").read_text(encoding="utf-8")
+
+
+def keys_hint(low: str, high: str, mode: str) -> str:
+    """The line that names the shortcuts (``low``/``high``: the keys of the scale's ends)."""
+    action = "rate the marked answer" if mode == "rate" else "pick the best answer"
+    return (f'<div class="dnb-review-part dnb-review-keys-hint">Keys, once you click the review: '
+            f"<kbd>{escape(low)}</kbd>–<kbd>{escape(high)}</kbd>{' (0 is 10)' if high == '0' else ''} {action} · "
+            "<kbd>Enter</kbd> next row · "
+            f"<kbd>←</kbd> <kbd>→</kbd> move between rows</div>")
 
 
 def style() -> str:

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 from distilabel_nb.cells import duration, number
+from distilabel_nb.display.cost_cards import state_cost
 from distilabel_nb.display.html import render
 from distilabel_nb.display.markup import badge, bar, card, chips, cls, details, error_box, escape, muted, section, span
 from distilabel_nb.display.run_facts import pipeline_flow, run_errors, run_facts
@@ -54,6 +55,7 @@ def _run_body(state: RunState) -> str:
              ("speed", f"{facts.rows_per_second:.2f} rows/s")]
     if facts.remaining is not None:
         stats.append(("remaining", f"~{duration(facts.remaining)}"))
+    stats += [(label, text) for label, text in state_cost(state) if label != "tokens in / out"]
     stats_html = " ".join(f'<span class="{cls("stat")}">{span(v, "stat-value")} {span(k, "stat-label")}</span>' for k, v in stats)
     error = error_box(facts.error, "run failed") if facts.error else ""
     error += "".join(error_box(warning, "warning") for warning in facts.warnings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from distilabel_nb.cells import duration, is_missing, number, plain
+from distilabel_nb.display.cost_cards import frame_cost, state_cost
 from distilabel_nb.display.facts import formatted_as_text, llm_facts, prompt_formats, task_facts
 from distilabel_nb.display.plaintext import INDENT, clip, describe, indented, io_text, one_line, rows, value_text
 from distilabel_nb.display.readable import plural
@@ -115,7 +116,8 @@ def _run_lines(state: RunState) -> list[tuple[str, str]]:
     stats = f"{number(facts.tokens)} tokens · {duration(facts.elapsed)} · {facts.rows_per_second:.2f} rows/s"
     if facts.remaining is not None:
         stats += f" · ~{duration(facts.remaining)} remaining"
-    pairs += [("rows done", f"{facts.done} / {facts.total_rows}"), ("stats", stats)]
+    pairs += [("rows done", f"{facts.done} / {facts.total_rows}"), ("stats", stats),
+              ("cost", " · ".join(text if label == "cost" else f"{label} {text}" for label, text in state_cost(state)))]
     if facts.error:
         pairs.append(("error", facts.error))
     pairs += [("warning", warning) for warning in facts.warnings]
@@ -178,7 +180,7 @@ def describe_pipeline(pipeline: Pipeline) -> str:
 @describe.register(ResultsView)
 def describe_results(view: ResultsView) -> str:
     summary = view.summary()
-    head = [f"Results · {number(summary.rows)} rows"]
+    head = [f"Results · {number(summary.rows)} row{'s' if summary.rows != 1 else ''}"]
     if summary.answers_per_row:
         head.append(f"{summary.answers_per_row} answer{'s' if summary.answers_per_row > 1 else ''} per row")
     if summary.rating_mean is not None:
@@ -190,6 +192,9 @@ def describe_results(view: ResultsView) -> str:
     lines = [" · ".join(head)]
     if summary.models:
         lines.append(" · ".join(f"{role} {models}" for role, models in summary.models))
+    cost = frame_cost(view.df)
+    if cost is not None:
+        lines.append(cost)
     for label, row in view.rows().iterrows():
         lines.append(f"#{label}")
         for column in view.columns:
@@ -202,7 +207,8 @@ def describe_results(view: ResultsView) -> str:
                         values = view.cell(row, name)
                         item = values[i] if isinstance(values, (list, tuple)) and i < len(values) else None
                         extras.append((name, "?" if is_missing(item) and view.is_rating(name) else plain(item)))
-                    parts = [f"#{i + 1}", *(f"[{v}]" for n, v in extras if view.is_rating(n)), one_line(plain(answer), 90)]
+                    cut = ["(cut at max_new_tokens)"] if view.was_cut(row, i) else []
+                    parts = [f"#{i + 1}", *(f"[{v}]" for n, v in extras if view.is_rating(n)), *cut, one_line(plain(answer), 90)]
                     lines.append(INDENT * 2 + " ".join(parts))
                     lines += [f"{INDENT * 4}{n}: {one_line(v, 90)}" for n, v in extras if not view.is_rating(n) and v != "—"]
             elif column.kind == "error":

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from numbers import Integral
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from distilabel_nb.errors import InvalidArgument
 from distilabel_nb.shuffle import check_options
@@ -32,12 +35,14 @@ if TYPE_CHECKING:
 DASK_ONLY = ("npartitions", "as_pandas")
 
 
-def _count(name: str, value: Any, meaning: str, optional: bool = False) -> None:
+def _count(name: str, value: Any, meaning: str, optional: bool = False) -> Any:
+    """``value`` as an ``int`` (NumPy's integers too; never ``True``), or ``None`` when optional."""
     if optional and value is None:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        return None
+    if not isinstance(value, Integral) or isinstance(value, (bool, np.bool_)) or value < 1:
         allowed = "None or an int >= 1" if optional else "an int >= 1"
         raise InvalidArgument(f"Invalid {name}={value!r}: pass {allowed} ({meaning})")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,12 @@ class RunOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _count("num_generations", self.num_generations, "the answers written per row")
-        _count("batch_size", self.batch_size, "the most rows in flight at once", optional=True)
-        _count("npartitions", self.npartitions, "the partitions to split the dataset into", optional=True)
+        for name, meaning in (("num_generations", "the answers written per row"),
+                              ("batch_size", "the most rows in flight at once"),
+                              ("npartitions", "the partitions to split the dataset into")):
+            object.__setattr__(self, name, _count(name, getattr(self, name), meaning, optional=name != "num_generations"))
+        if not isinstance(self.skip_dry_run, (bool, np.bool_)):
+            raise InvalidArgument(f"Invalid skip_dry_run={self.skip_dry_run!r}: pass True or False")
         if self.as_pandas is not None and not isinstance(self.as_pandas, bool):
             raise InvalidArgument(f"Invalid as_pandas={self.as_pandas!r}: pass True, False or None")
         check_options(self.shuffle_before_labelling, self.seed)

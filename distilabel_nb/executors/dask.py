@@ -188,6 +188,7 @@ class DaskRun(Run):
         self.partitions: list["Future"] = []
         self._best: dict[int, dict[str, int]] = {}  # per partition: the highest counters any attempt reached
         self._best_lock = threading.Lock()
+        self._best_cost: dict[int, float] = {}  # per partition: the most dollars any attempt reported
         self._gathered: dict[int, pd.DataFrame] = {}
         self.future = concurrent.futures.Future()  # resolved when every partition is done (or one failed)
 
@@ -214,22 +215,30 @@ class DaskRun(Run):
         number = report["partition"]
         with self._best_lock:  # a retried partition starts again from zero: each row counts once
             before = self._best.get(number, dict.fromkeys(COUNTERS, 0))
-            after = {name: max(before[name], int(report[name])) for name in COUNTERS}
+            after = {name: max(before[name], int(report.get(name, 0))) for name in COUNTERS}
             self._best[number] = after
+            cost = report.get("cost", 0.0)  # dollars so far in the partition, None when a price is unknown
+            cost_delta = None if cost is None else max(0.0, cost - self._best_cost.get(number, 0.0))
+            self._best_cost[number] = max(self._best_cost.get(number, 0.0), cost or 0.0)
         if self.state.is_over:
             return
         delta = {name: after[name] - before[name] for name in COUNTERS}
-        tokens = delta["tokens"]
+        spend = {"tokens": delta["tokens"], "prompt_tokens": delta["prompt_tokens"],
+                 "completion_tokens": delta["completion_tokens"], "cost": cost_delta}
         for kind, count, failures in (("row_started", delta["started"], 0),
                                       ("row_generated", delta["generated"], delta["generation_failures"]),
                                       ("row_labelled", delta["labelled"], delta["labelling_failures"]),
                                       ("row_done", delta["done"], 0)):
             for i in range(count):
-                self.emit(kind, failed=i < failures, tokens=tokens)
-                tokens = 0
-        if tokens:  # only when a retried partition reports more tokens than rows
+                self.emit(kind, failed=i < failures, **spend)
+                spend = {"tokens": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
+        if spend["tokens"] or spend["cost"] != 0.0:  # a retried partition that reports more spend than rows
             with self._lock:
-                self._state.tokens += tokens
+                self._state.tokens += spend["tokens"]
+                self._state.prompt_tokens += spend["prompt_tokens"]
+                self._state.completion_tokens += spend["completion_tokens"]
+                cost_so_far = self._state.cost
+                self._state.cost = None if cost_so_far is None or spend["cost"] is None else cost_so_far + spend["cost"]
 
     # -- the end of the run --
     def _watch(self) -> None:

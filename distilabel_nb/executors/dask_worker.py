@@ -35,7 +35,8 @@ KEEP_PIPELINES = 4
 #: The Dask event topic that carries the partitions' progress reports.
 PROGRESS_TOPIC = "distilabel-nb-progress"
 #: The counters of a run's state that a report carries.
-COUNTERS = ("started", "generated", "labelled", "done", "generation_failures", "labelling_failures", "tokens")
+COUNTERS = ("started", "generated", "labelled", "done", "generation_failures", "labelling_failures", "tokens",
+            "prompt_tokens", "completion_tokens")
 
 _worker_pipelines: "OrderedDict[str, Pipeline]" = OrderedDict()
 _worker_lock = threading.Lock()
@@ -94,11 +95,11 @@ class _Reporter:
         self.last: tuple | None = None
 
     def send(self, state: RunState) -> None:
-        counters = tuple(getattr(state, name) for name in COUNTERS)
+        counters = tuple(getattr(state, name) for name in COUNTERS) + (state.cost,)
         if self.worker is None or counters == self.last:
             return
         self.last = counters
-        report = {"run": self.run_id, "partition": self.partition, **dict(zip(COUNTERS, counters))}
+        report = {"run": self.run_id, "partition": self.partition, **dict(zip(COUNTERS, counters)), "cost": state.cost}
         self.worker.log_event(PROGRESS_TOPIC, report)
 
 

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pandas as pd
 
 from distilabel_nb import runtime
+from distilabel_nb.breaker import Breaker
 from distilabel_nb.budget import Meter
 from distilabel_nb.cache import CallCache
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import DryRunError, InvalidArgument
 from distilabel_nb.executors.base import Executor, RunOptions
-from distilabel_nb.llms.base import LLMOutput, PreparedCall
+from distilabel_nb.llms.base import LLM, LLMOutput, PreparedCall
 from distilabel_nb.generators import joined_usage
 from distilabel_nb.run import Run
 from distilabel_nb.shuffle import in_order, row_order
@@ -56,12 +57,18 @@ class LocalExecutor(Executor):
         records, columns, labels = dataset_records(dataset, required[0] if required else "input")
         pipe.check_columns(columns)
         batch_size = options.batch_size or sum(llm.max_concurrency for llm in pipe.llms())
-        index_name = dataset.index.name if isinstance(dataset, pd.DataFrame) else None
+        batch_size = max(1, min(batch_size, len(records)))  # a worker per row at most, whatever was asked
+        index_name, column_labels = None, None
+        if isinstance(dataset, pd.DataFrame):
+            index = dataset.index
+            index_name = list(index.names) if isinstance(index, pd.MultiIndex) else index.name
+            if not all(isinstance(c, str) for c in dataset.columns):  # given back under the names they had
+                column_labels = {str(c): c for c in dataset.columns}
         meter = Meter(options.max_cost, options.max_tokens)
         meter.check(pipe.llms())
         several = pipe.generators is not None and pipe.generators.several
         run = Run(len(records), pipe.generator is not None, pipe.labeller is not None,
-                  pipe.frame_builder(columns, labels, index_name), generators=pipe.generators.names if several else ())
+                  pipe.frame_builder(columns, labels, index_name, column_labels), generators=pipe.generators.names if several else ())
         rows = _Rows(pipe, run, options, meter)
         run.future = runtime.submit(rows.stream(records, batch_size, options.skip_dry_run))
         return run
@@ -106,6 +113,25 @@ class _Rows:
         self.meter = meter or Meter()
         self._caches = list({id(llm.cache): llm.cache for llm in pipe.llms() if llm.cache is not None}.values())
         self._said: set[int] = set()  # the caches whose failed write was said
+        self._corrupt = {id(cache): cache.corrupt for cache in self._caches}  # checksum misses before the run
+        self._llms = list({id(llm): llm for llm in pipe.llms()}.values())
+        self._breakers = {id(llm): Breaker() for llm in self._llms}
+
+    async def _ask(self, llm: LLM, call: PreparedCall) -> tuple[list[LLMOutput], float]:
+        """The call through the budget's meter, unless the breaker of ``llm`` is open: then the reason, without a call."""
+        if call.answered:  # the cache (or a bad input) answers: nothing is sent
+            return await self.meter.complete(llm, call)
+        breaker = self._breakers[id(llm)]
+        if breaker.open:
+            message = breaker.not_sent(llm.model_name)
+            return [LLMOutput(llm.model_name, call.prompt_used, None, None, error=message, error_kind="unavailable")
+                    for _ in call.answers], 0.0
+        outputs, latency = await self.meter.complete(llm, call)
+        if breaker.record(outputs):
+            self.run.emit("warning", error=f"stopped calling {llm.model_name}: {breaker.limit} calls in a row failed "
+                          f"({breaker.reason}); the rows not sent yet are marked with it, every finished row is kept")
+        self._note_cache()
+        return outputs, latency
 
     # -- a cache that cannot be written: said once, the answers kept, the writes retried --
     def _note_cache(self) -> None:
@@ -118,6 +144,11 @@ class _Rows:
         for cache in self._caches:
             if not cache.flush():
                 self.run.emit("warning", error=cache_warning(cache, during=False))
+            changed = cache.corrupt - self._corrupt[id(cache)]
+            if changed:
+                self.run.emit("warning", error=(
+                    f"{changed:,} cached answer{' did' if changed == 1 else 's did'} not match {'its' if changed == 1 else 'their'} "
+                    f"checksum in {cache.path} (the file was changed): treated as missing and asked again"))
 
     # -- a row's steps, shared by rows answered from the cache and rows that call a model --
     def _take_generation(self, work: _RowWork, outputs: list[list[LLMOutput]], latencies: list[float] | None = None) -> None:
@@ -187,7 +218,7 @@ class _Rows:
         async def ask(llm: Any, name: str, call: PreparedCall) -> tuple[list[LLMOutput], float]:
             if not call.answered:
                 llm.look_up([call])
-            outputs, latency = await self.meter.complete(llm, call)
+            outputs, latency = await self._ask(llm, call)
             if several:
                 self._answers_in(work, name, outputs)
             return outputs, latency
@@ -209,7 +240,6 @@ class _Rows:
         if self.generators is not None:
             if work.generated is None:
                 await self._generate(work)
-                self._note_cache()
             self._emit_step(work, "row_generated")
         if self.labeller is not None:
             call = work.labelling or self._labeller_call(work)
@@ -218,9 +248,8 @@ class _Rows:
             if call is None:
                 self._take_labelling(work, None)
             else:
-                outputs, latency = await self.meter.complete(self.labeller, call)
+                outputs, latency = await self._ask(self.labeller, call)
                 self._take_labelling(work, outputs[0], latency)
-            self._note_cache()
             self._emit_step(work, "row_labelled")
         self._finish(work)
         return (work.generated or []) + ([work.labelled] if work.labelled else [])
@@ -293,14 +322,14 @@ class _Rows:
         try:
             todo = list(enumerate(records))
             if todo and not skip_dry_run:
+                # Every server first (its models list, in seconds), before a local model spends time on row one.
+                await asyncio.gather(*(llm.acheck() for llm in self._llms))
                 first_index, first_row = todo.pop(0)
                 outputs = await self._process_row(_RowWork(first_index, first_row))
                 fatal = [o.error for o in outputs if o.error_kind == "unavailable"]
                 if fatal:
-                    raise DryRunError(
-                        f"Dry run on the first row failed: {fatal[0]}. Fix the setup, or pass "
-                        "skip_dry_run=True to send every row anyway."
-                    )
+                    # skip_dry_run is not offered: every other row would meet the same error.
+                    raise DryRunError(f"Dry run on the first row failed: {fatal[0]}. Fix the setup and run again.")
                 self.run.emit("dry_run_passed", first_index)
 
             async def work(item: _RowWork | None) -> None:

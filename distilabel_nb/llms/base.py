@@ -1,4 +1,4 @@
-"""The LLM base class, its generation parameters and the per-call output record.
+"""The LLM base class: prompts rendered, calls bounded, cached and sent, answers parsed.
 
 A backend implements one coroutine, :meth:`LLM._complete`, that sends an already
 formatted prompt and returns ``num_generations`` :class:`Completion` s. The base class
@@ -11,117 +11,38 @@ from __future__ import annotations
 import asyncio
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from numbers import Integral
 from typing import Any, ClassVar, Literal, Sequence
 
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
+from distilabel_nb.llms.outputs import BackendFacts, BackendUnavailable, Completion, ErrorKind, LLMOutput, PreparedCall
 from distilabel_nb.llms.params import GenerationParams, make_generation_params
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, resolve_format
 from distilabel_nb.rich_repr import HTMLRepr
-from distilabel_nb.schema import Scale, task_scales
+from distilabel_nb.schema import task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
-ErrorKind = Literal["input", "call", "unavailable", "parse", "budget"]
+__all__ = ["LLM", "BackendFacts", "BackendUnavailable", "Completion", "ErrorKind", "GenerationParams", "LLMOutput",
+           "PreparedCall", "make_generation_params"]
 
 
-class BackendUnavailable(RuntimeError):
-    """The backend cannot serve any request (unreachable server, bad key, unknown model)."""
+def _needs_whole_answer(task: Task) -> bool:
+    """Whether a task's answer is read as a whole (a labeller's ratings, a JSON answer): a cut one is a parse error.
 
-
-@dataclass
-class Completion:
-    """One generated text as a backend returns it."""
-
-    text: str
-    usage: dict[str, int] = field(default_factory=dict)
-    cached: bool = False
-    #: Why the answer ended as the backend says it (``"stop"``, ``"length"``: cut at ``max_new_tokens``), if it says.
-    finish_reason: str | None = None
-
-
-@dataclass
-class LLMOutput(HTMLRepr, Mapping):
-    """The record of one generation: what was sent, what came back, what was read.
-
-    ``error`` is set (and ``error_kind`` says at which step) whenever the call or the
-    parse failed; ``parsed_output`` then holds whatever could be read, or ``None``.
-    ``scales`` gives the scale of each score in ``parsed_output``, from the task.
-
-    It reads as a mapping too, as distilabel 0.x's output dict did: its keys are the field
-    names (``model_name``, ``prompt_used``, ``raw_output``, ``parsed_output``, then
-    ``error``, ``usage``, ``error_kind``, ``cached``, ``scales``).
-
-    Example:
-        >>> out = LLMOutput("m", "hi", "4", {"answer": "4"})
-        >>> out["parsed_output"] == out.parsed_output, out.get("error"), list(out)[:4]
-        (True, None, ['model_name', 'prompt_used', 'raw_output', 'parsed_output'])
+    A generator's free text cut at ``max_new_tokens`` is kept as it is; its finish reason says so.
     """
-
-    model_name: str
-    prompt_used: FormattedPrompt | None
-    raw_output: str | None
-    parsed_output: dict[str, Any] | None
-    error: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
-    error_kind: ErrorKind | None = None
-    cached: bool = False
-    scales: dict[str, Scale] = field(default_factory=dict, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in _OUTPUT_KEYS:
-            raise KeyError(f"{key!r}: an LLMOutput has the keys {', '.join(_OUTPUT_KEYS)}")
-        return getattr(self, key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_OUTPUT_KEYS)
-
-    def __len__(self) -> int:
-        return len(_OUTPUT_KEYS)
+    return task.kind == "labeller" or task.output_model is not None or getattr(task, "structured", False) is True
 
 
-_OUTPUT_KEYS = tuple(f.name for f in fields(LLMOutput))
-
-
-@dataclass
-class PreparedCall:
-    """One row's call to an LLM, ready to send: the prompt as sent, its cache keys, the answers found so far.
-
-    ``answers`` has one slot per generation; a slot is filled from the cache by
-    :meth:`LLM.look_up` or by the backend in :meth:`LLM.acomplete`.
-    """
-
-    inputs: dict[str, Any]
-    prompt_used: FormattedPrompt | None
-    schema: dict[str, Any] | None
-    keys: list[str]
-    answers: list[Completion | None]
-    input_error: str | None = None
-
-    @property
-    def answered(self) -> bool:
-        """Whether every answer is in (a bad input counts as done: there is nothing to send)."""
-        return self.input_error is not None or all(answer is not None for answer in self.answers)
-
-
-@dataclass(frozen=True)
-class BackendFacts:
-    """Where and how an LLM runs, as it says itself (:meth:`LLM.facts`); never a secret.
-
-    ``where`` is ``"in process"``, ``"local file"`` (``location``: the model file) or
-    ``"server"`` (``location``: its URL; cards hide a password in it). ``settings`` are the
-    backend's own settings as readable text, e.g. ``(("n_ctx", "4,096"),)``.
-    """
-
-    backend: str
-    where: str = "in process"
-    location: str = ""
-    settings: tuple[tuple[str, str], ...] = ()
+def _checked_prompt(formatted: Any) -> FormattedPrompt:
+    """What a ``prompt_formatting_fn`` returned, if it can be sent; else a ``TypeError`` (that row's error)."""
+    if isinstance(formatted, str) or (isinstance(formatted, list) and formatted and all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in formatted)):
+        return formatted
+    raise TypeError(f"prompt_formatting_fn returned {type(formatted).__name__} {str(formatted)[:60]}; it must return a "
+                    "text, or a list of {'role': ..., 'content': ...} messages with text contents")
 
 
 class LLM(HTMLRepr, ABC):
@@ -268,8 +189,15 @@ class LLM(HTMLRepr, ABC):
     def format_prompt(self, prompt: Prompt) -> FormattedPrompt:
         """Render a prompt as this LLM sends it (formatting function first, then format)."""
         if self.prompt_formatting_fn is not None:
-            return self.prompt_formatting_fn(prompt)
+            return _checked_prompt(self.prompt_formatting_fn(prompt))
         return prompt.format_as(self.prompt_format)
+
+    async def acheck(self) -> None:
+        """Check, before any row, that the backend can serve (a server's URL, key and model).
+
+        Raises:
+            DryRunError: naming what is wrong and the fix. The default checks nothing.
+        """
 
     def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
         """Classify a backend exception; backends refine this."""
@@ -318,7 +246,7 @@ class LLM(HTMLRepr, ABC):
             if not call.keys:  # a bad input: nothing was to be sent
                 continue
             call.answers = [
-                Completion(*found[key], cached=True) if key in found else answer
+                Completion(found[key][0], found[key][1], cached=True, finish_reason=found[key][2]) if key in found else answer
                 for key, answer in zip(call.keys, call.answers)
             ]
 
@@ -356,7 +284,7 @@ class LLM(HTMLRepr, ABC):
             # An empty answer is a fault more often than a choice: a re-run asks again.
             # A write that fails keeps the answer (in the result, and for a later write): never raises.
             if self.cache is not None and answer.text.strip():
-                self.cache.store(call.keys[i], answer.text, answer.usage)
+                self.cache.store(call.keys[i], answer.text, answer.usage, answer.finish_reason)
         return [self._parse(call.prompt_used, answer, call.inputs) for answer in call.answers]
 
     async def agenerate_one(self, inputs: dict[str, Any], num_generations: int = 1) -> list[LLMOutput]:
@@ -378,13 +306,18 @@ class LLM(HTMLRepr, ABC):
 
     def _parse(self, prompt_used: FormattedPrompt, completion: Completion, inputs: dict[str, Any]) -> LLMOutput:
         output = LLMOutput(self.model_name, prompt_used, completion.text, None, usage=completion.usage, cached=completion.cached,
-                           scales=task_scales(self.task))
+                           scales=task_scales(self.task), finish_reason=completion.finish_reason)
         try:
             output.parsed_output = self.task.parse_output_for(completion.text, inputs)
         except OutputParseError as exc:
             output.parsed_output, output.error, output.error_kind = exc.partial, str(exc), "parse"
         except Exception as exc:  # a parser bug must not stop the run either
             output.error, output.error_kind = f"parser failed: {type(exc).__name__}: {exc}", "parse"
+        if completion.finish_reason == "length" and _needs_whole_answer(self.task):
+            cut = (f"the answer was cut at max_new_tokens={self.params.max_new_tokens} (finish_reason 'length'), so it "
+                   "cannot be read whole; raise max_new_tokens")
+            output.error = cut if output.error is None else f"{output.error} ({cut})"
+            output.error_kind = "parse"
         return output
 
     async def agenerate(self, inputs: Sequence[dict[str, Any]], num_generations: int = 1) -> list[list[LLMOutput]]:
@@ -416,9 +349,9 @@ class LLM(HTMLRepr, ABC):
         """
         if isinstance(inputs, dict):
             raise TypeError("generate() takes a list of input dicts; wrap a single row as [row]")
-        if not isinstance(num_generations, int) or num_generations < 1:
+        if not isinstance(num_generations, Integral) or isinstance(num_generations, bool) or num_generations < 1:
             raise ValueError(f"Invalid num_generations={num_generations!r} (allowed: int >= 1)")
-        return runtime.run_sync(self.agenerate(list(inputs), num_generations))
+        return runtime.run_sync(self.agenerate(list(inputs), int(num_generations)))
 
     def __getstate__(self) -> dict[str, Any]:
         """What travels when the LLM is pickled (e.g. to a Dask worker): its settings.

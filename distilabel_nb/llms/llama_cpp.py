@@ -260,6 +260,7 @@ class LlamaCppLLM(LLM):
                         kwargs["grammar"] = _grammar_for(schema)
                     response = llama.create_completion(prompt=prompt, **kwargs)
                     text = response["choices"][0]["text"]
+                    finish = response["choices"][0].get("finish_reason")
                 else:
                     if schema is None:
                         kwargs["logits_processor"] = LogitsProcessorList([force_end_when_cancelled])
@@ -269,8 +270,10 @@ class LlamaCppLLM(LLM):
                         kwargs["response_format"] = {"type": "json_object", "schema": schema}
                     response = llama.create_chat_completion(messages=prompt, **kwargs)
                     text = response["choices"][0]["message"]["content"] or ""
+                    finish = response["choices"][0].get("finish_reason")
                 usage = response.get("usage") or {}
-                completions.append(Completion(text, {k: usage.get(k, 0) for k in ("prompt_tokens", "completion_tokens")}))
+                completions.append(Completion(text, {k: usage.get(k, 0) for k in ("prompt_tokens", "completion_tokens")},
+                                              finish_reason=finish))
         return completions
 
     async def _complete(self, prompt: FormattedPrompt, num_generations: int, schema: dict[str, Any] | None = None) -> list[Completion]:

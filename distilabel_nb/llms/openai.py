@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-import importlib
+import math
 import os
-import ssl
 import weakref
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from distilabel_nb import runtime
 from distilabel_nb.llms.base import LLM, BackendFacts, Completion, ErrorKind
+from distilabel_nb.llms.openai_http import (aiohttp_client, bucket, close_on_runtime, rejects_json_schema, token_count,
+                                            transport_failure, worth_retrying)
 from distilabel_nb.llms.openai_replies import NotAnAPIReply, read_choices
+from distilabel_nb.redact import redact_url, scrub, seal, unseal
 from distilabel_nb.prompt import FormattedPrompt
 from distilabel_nb.tasks.base import Task
 
@@ -22,95 +23,6 @@ if TYPE_CHECKING:
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key"  # sent to servers that need none; the SDK requires some value
-
-
-@functools.lru_cache(maxsize=None)
-def _tls_context(http_library: str) -> ssl.SSLContext:
-    """The TLS context the SDK's HTTP library builds by default, built once per process.
-
-    It is that library's own choice (the system's trust store on macOS and Windows,
-    ``SSL_CERT_FILE`` where set). Each new client would otherwise build it again, reading
-    the certificate bundle (about 20 ms) on the first request of every run the panel starts.
-    """
-    return importlib.import_module(http_library).create_ssl_context()
-
-
-def _aiohttp_client() -> Any:
-    """The SDK's aiohttp-based HTTP client, or ``None`` when aiohttp is not installed."""
-    import openai
-
-    factory = getattr(openai, "DefaultAioHttpClient", None)  # openai >= 1.88
-    if factory is None:
-        return None
-    # The SDK's clients are httpx clients (httpx2 in openai >= 3): ask that library.
-    http_library = next((c.__module__.split(".")[0] for c in factory.__mro__
-                         if c.__module__.split(".")[0] in ("httpx2", "httpx")), None)
-    try:
-        return factory(verify=_tls_context(http_library)) if http_library else factory()
-    except RuntimeError:  # the SDK says the aiohttp extra is missing
-        return None
-
-
-def _close_on_runtime(http_client: Any) -> None:
-    """Close an HTTP client on the runtime loop, if that loop still runs (never starts it)."""
-    loop = runtime.running_loop()
-    if loop is None or http_client.is_closed:
-        return
-    try:
-        future = asyncio.run_coroutine_threadsafe(http_client.aclose(), loop)
-    except RuntimeError:  # the loop closed meanwhile
-        return
-    if not runtime.in_runtime_thread():
-        with contextlib.suppress(Exception):
-            future.result(timeout=2)
-
-
-def _transport_failure(exc: BaseException) -> BaseException | None:
-    """The transport error under an SDK timeout, when it was no timeout at all.
-
-    The SDK's aiohttp transport reports a refused or dropped connection as a connect
-    timeout; the error it wraps tells the truth.
-    """
-    seen = exc.__cause__ or exc.__context__
-    while seen is not None:
-        if isinstance(seen, TimeoutError):
-            return None
-        if type(seen).__module__.startswith("aiohttp"):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _worth_retrying(exc: Exception) -> bool:
-    """What the client retries: dropped connections, timeouts, 408, 409, 429 and 5xx."""
-    import openai
-
-    if isinstance(exc, openai.APIConnectionError):
-        return True
-    return isinstance(exc, openai.APIStatusError) and (exc.status_code in (408, 409, 429) or exc.status_code >= 500)
-
-
-def _bucket(per_minute: float) -> tuple[float, float]:
-    """``(capacity, seconds)`` of a token bucket for a rate per minute.
-
-    Buckets of one second spread requests over the minute instead of sending them in one
-    burst; below one a second, the bucket holds one and refills over ``60 / per_minute``
-    seconds (a capacity under one would refuse every request).
-    """
-    if per_minute >= 60:
-        return per_minute / 60, 1.0
-    return 1.0, 60 / per_minute
-
-
-def _count(value: Any) -> int:
-    """A token count as the server reports it, or 0 for anything that is not a count."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def _rejects_json_schema(exc: Exception) -> bool:
-    import openai
-
-    return isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 422, 500) and "json_schema" in str(exc)
 
 
 class OpenAILLM(LLM):
@@ -169,8 +81,8 @@ class OpenAILLM(LLM):
         super().__init__(task, max_concurrency=max_concurrency, **kwargs)
         if not isinstance(model, str) or not model:
             raise ValueError("OpenAILLM needs a model name, e.g. OpenAILLM('gpt-4o-mini', task)")
-        if timeout <= 0:
-            raise ValueError(f"Invalid timeout={timeout!r} (allowed: seconds > 0)")
+        if not isinstance(timeout, Real) or isinstance(timeout, bool) or not math.isfinite(timeout) or timeout <= 0:
+            raise ValueError(f"Invalid timeout={timeout!r} (allowed: seconds > 0, a finite number)")
         if max_retries < 0:
             raise ValueError(f"Invalid max_retries={max_retries!r} (allowed: int >= 0)")
         self.model = model
@@ -203,7 +115,7 @@ class OpenAILLM(LLM):
 
     @property
     def model_identity(self) -> dict[str, Any]:
-        return {"model": self.model, "base_url": self.base_url}
+        return {"model": self.model, "base_url": redact_url(self.base_url)}  # never a password in the cache key
 
     @property
     def client(self) -> "openai.AsyncOpenAI":
@@ -218,13 +130,13 @@ class OpenAILLM(LLM):
         if self._client is None:
             import openai
 
-            http_client = _aiohttp_client()
+            http_client = aiohttp_client(self.timeout)
             self._client = openai.AsyncOpenAI(
                 base_url=self.base_url, api_key=self.__api_key, timeout=self.timeout, max_retries=self.max_retries,
                 http_client=http_client,
             )
             if http_client is not None:  # an aiohttp session must be closed on its own loop
-                weakref.finalize(self, _close_on_runtime, http_client)
+                weakref.finalize(self, close_on_runtime, http_client)
         return self._client
 
     def _request_kwargs(self, n: int, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -260,9 +172,9 @@ class OpenAILLM(LLM):
 
             self._limiters = {}
             if self.requests_per_minute:
-                self._limiters["requests"] = AsyncLimiter(*_bucket(self.requests_per_minute))
+                self._limiters["requests"] = AsyncLimiter(*bucket(self.requests_per_minute))
             if self.tokens_per_minute:
-                self._limiters["tokens"] = AsyncLimiter(*_bucket(self.tokens_per_minute))
+                self._limiters["tokens"] = AsyncLimiter(*bucket(self.tokens_per_minute))
         if "requests" in self._limiters:
             await self._limiters["requests"].acquire()
         if "tokens" in self._limiters:
@@ -286,8 +198,8 @@ class OpenAILLM(LLM):
             response = await client.post("/chat/completions", body=body, cast_to=object)
         choices = read_choices(response, chat=not isinstance(prompt, str))
         usage = response.get("usage") if isinstance(response.get("usage"), dict) else {}
-        prompt_tokens = _count(usage.get("prompt_tokens"))
-        completion_tokens = _count(usage.get("completion_tokens"))
+        prompt_tokens = token_count(usage.get("prompt_tokens"))
+        completion_tokens = token_count(usage.get("completion_tokens"))
         share, extra = divmod(completion_tokens, len(choices))
         return [
             Completion(text, {"prompt_tokens": prompt_tokens if i == 0 else 0, "completion_tokens": share + (extra if i == 0 else 0)},
@@ -308,7 +220,7 @@ class OpenAILLM(LLM):
         try:
             return await self._request(prompt, n, schema, retries=0)
         except Exception as exc:
-            if _rejects_json_schema(exc) or not _worth_retrying(exc):
+            if rejects_json_schema(exc) or not worth_retrying(exc):
                 raise
         return await self._request(prompt, n, schema)
 
@@ -324,7 +236,7 @@ class OpenAILLM(LLM):
             try:
                 got = await self._request_with_schema_style(prompt, ask, schema)
             except Exception as exc:
-                if schema is None or not _rejects_json_schema(exc):
+                if schema is None or not rejects_json_schema(exc):
                     raise
                 # Servers such as llama.cpp's take the schema inside a json_object format.
                 # (Another row may have switched already, while this one was on its way.)
@@ -337,33 +249,60 @@ class OpenAILLM(LLM):
         return completions
 
     def __getstate__(self) -> dict[str, Any]:
-        """Settings, the API key included (the other side needs it); the client and limiters are rebuilt there.
+        """Settings, the API key sealed (the other side needs it); the client and limiters are rebuilt there.
 
-        The key is in the pickled bytes: send them only over a link you trust (e.g. Dask with TLS).
+        The key does not appear as plain text in the pickled bytes (nor in a Dask task
+        graph or a log of them), but it is sealed, not encrypted (:func:`~distilabel_nb.redact.seal`):
+        whoever holds the bytes can read it back. Send them only over a link you trust
+        (e.g. Dask with TLS). The trade: a worker needs the key to call the server, and
+        asking every worker for its own ``OPENAI_API_KEY`` would break clusters that have none.
         """
         state = super().__getstate__()
         state["_client"] = None
         state["_limiters"] = None
+        state["_OpenAILLM__api_key"] = seal(state["_OpenAILLM__api_key"])
         return state
 
-    def _scrub(self, text: str) -> str:
-        return text.replace(self.__api_key, "***") if self.__api_key != NO_KEY else text
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["_OpenAILLM__api_key"] = unseal(state["_OpenAILLM__api_key"])
+        super().__setstate__(state)
+
+    async def acheck(self) -> None:
+        """Reach the server before any row: its models list, a few seconds at most (:mod:`~distilabel_nb.llms.server_check`)."""
+        from distilabel_nb.llms.server_check import check_server
+
+        if not runtime.in_runtime_thread():
+            return await asyncio.wrap_future(runtime.submit(self.acheck()))
+        await check_server(self)
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the API key (and without a password in a URL)."""
+        text = text.replace(self.base_url, redact_url(self.base_url))
+        return scrub(text, self.__api_key) if self.__api_key != NO_KEY else text
 
     def describe_error(self, exc: BaseException) -> tuple[ErrorKind, str]:
         import openai
 
-        where = f"{self.base_url} (model {self.model!r})"
-        failure = _transport_failure(exc) if isinstance(exc, openai.APITimeoutError) else None
+        from distilabel_nb.llms.server_check import plain_cause
+
+        where = f"{redact_url(self.base_url)} (model {self.model!r})"
+        failure = transport_failure(exc) if isinstance(exc, openai.APITimeoutError) else None
         if failure is not None:
-            kind, message = "unavailable", f"cannot reach {where}: {failure}"
+            kind, message = "unavailable", f"cannot reach {where}: {plain_cause(failure)}"
         elif isinstance(exc, openai.APITimeoutError):
             kind, message = "call", f"request to {where} timed out after {self.timeout:g}s"
         elif isinstance(exc, openai.APIConnectionError):
-            kind, message = "unavailable", f"cannot reach {where}: {exc.__cause__ or exc}"
+            kind, message = "unavailable", f"cannot reach {where}: {plain_cause(exc)}"
         elif isinstance(exc, openai.AuthenticationError):
             kind, message = "unavailable", f"{where} rejected the API key (HTTP 401); check OPENAI_API_KEY or api_key="
         elif isinstance(exc, openai.PermissionDeniedError):
             kind, message = "unavailable", f"{where} denied access (HTTP 403): {exc.message}"
+        elif isinstance(exc, openai.NotFoundError) and str(exc.request.url).endswith("/completions") and \
+                not str(exc.request.url).endswith("/chat/completions"):
+            kind, message = "unavailable", (
+                f"{where} answered 404 to /completions: it has no text-completion endpoint (a chat-only server) or "
+                f"no such model; the prompt format {self.prompt_format!r} sends raw text there. Use a chat prompt "
+                "format (prompt_format='openai', the default) or check the model name")
         elif isinstance(exc, openai.NotFoundError):
             kind, message = "unavailable", f"{where} answered 404 (unknown model or wrong base_url): {exc.message}"
         elif isinstance(exc, openai.APIStatusError):
@@ -373,10 +312,10 @@ class OpenAILLM(LLM):
                                             "server (a proxy or a login page may be in the way)")
         else:
             kind, message = super().describe_error(exc)
-        return kind, self._scrub(message)
+        return kind, self.scrub(message)
 
     def facts(self) -> BackendFacts:
-        return BackendFacts(self.backend, "server", self.base_url,
+        return BackendFacts(self.backend, "server", redact_url(self.base_url),
                             (("timeout", f"{self.timeout:g} s"), ("max_retries", f"{self.max_retries:,}")))
 
     def close(self) -> None:
@@ -390,4 +329,4 @@ class OpenAILLM(LLM):
             runtime.run_sync(client.close())
 
     def __repr__(self) -> str:
-        return super().__repr__()[:-1] + f", base_url={self.base_url!r})"
+        return super().__repr__()[:-1] + f", base_url={redact_url(self.base_url)!r})"

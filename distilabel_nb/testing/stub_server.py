@@ -68,6 +68,8 @@ class StubServer:
 
     Args:
         model: The served model name, or several names; any other name gets 404.
+        listed: The names ``GET /v1/models`` lists (default: every served one), to play a
+            server that serves names it does not list (llama.cpp's lists only its alias).
         faults: Request number (1-based) -> fault name. Ints like ``429`` are accepted.
         fault_rule: Optional ``(request_number, request_json) -> fault | None``,
             consulted when ``faults`` has no entry for the request, e.g.
@@ -102,6 +104,7 @@ class StubServer:
         self,
         model: str | Iterable[str] = "stub-model",
         *,
+        listed: Iterable[str] | None = None,
         faults: Mapping[int, str | int] | None = None,
         fault_rule: FaultRule | None = None,
         responder: Responder | None = None,
@@ -117,6 +120,7 @@ class StubServer:
         port: int = 0,
     ) -> None:
         self.models = [model] if isinstance(model, str) else list(model)
+        self.listed = None if listed is None else list(listed)
         self.faults = {int(k): str(v) for k, v in (faults or {}).items()}
         unknown = set(self.faults.values()) - FAULTS
         if unknown:
@@ -198,7 +202,8 @@ class StubServer:
         denied = self._unauthorized(request)
         if denied is not None:
             return denied
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in self.models]
+        names = self.models if self.listed is None else self.listed
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in names]
         return web.json_response({"object": "list", "data": data})
 
     async def _stats(self, request: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ from typing import Callable
 
 import pandas as pd
 
+from distilabel_nb import schema
 from distilabel_nb.display import panel_html
 from distilabel_nb.display.html import to_html
 from distilabel_nb.display.results import ResultsView
@@ -110,7 +111,10 @@ class ExportRow:
 
 
 def results_card(frame: pd.DataFrame | None) -> str:
-    """The results card of the first rows of ``frame`` (``""`` without rows)."""
+    """The results card of the first rows of ``frame`` (``""`` without rows), without the
+    provenance and usage columns (``show_results(panel.result, columns="all")`` has them)."""
     if frame is None or frame.empty:
         return ""
-    return to_html(ResultsView(frame, page_size=CARD_ROWS))
+    found = schema.of(frame)
+    hidden = set(schema.PROVENANCE_COLUMNS) | set(found.usage)  # as show_results, and the token counts
+    return to_html(ResultsView(frame, page_size=CARD_ROWS, columns=[c for c in frame.columns if str(c) not in hidden]))

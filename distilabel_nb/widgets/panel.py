@@ -91,6 +91,7 @@ class Panel:
         self._idle.set()
         self._stop_requested_at: float | None = None
         self._status = ("ready", "")
+        self._failed = 0  # rows of the latest finished run with an error
         self._building = True
         self.last_error: BaseException | None = None
         self.stop_seconds: float | None = None
@@ -121,6 +122,7 @@ class Panel:
         self.export_format, self.export_path = self._export.format, self._export.path
         self.export_button, self.export_message = self._export.button, self._export.message
         self.results_card = w.HTML()
+        self.results_card.add_class("dnb-results-card")  # a box of its own height, scrolled
         self._results_box = w.Accordion(children=[self.results_card], titles=("Results card (first rows)",))
         self._results_box.add_class("dnb-results-box")
 
@@ -191,7 +193,8 @@ class Panel:
                 flow.append((task, model))
         if len(flow) == 1:
             flow.append(("no model chosen", ""))
-        self.header.value = panel_html.header(flow, panel_html.status_pill(self._status[0], self._run_number, self._status[1]))
+        self.header.value = panel_html.header(flow, panel_html.status_pill(*self._status, run_number=self._run_number,
+                                                                             failed=self._failed))
 
     # -- configuration --
     def _config_changed(self) -> None:
@@ -257,6 +260,7 @@ class Panel:
             self._own_llms = [llm for llm, section in ((generator, self.generator), (labeller, self.labeller))
                               if llm is not None and section.backend.value != choices.GIVEN]
             self._run_number += 1
+            self._failed = 0
             self._stop_requested_at = None
             self.stop_seconds = None
             self.run_button.disabled = True
@@ -333,8 +337,8 @@ class Panel:
             rows = f"{state.done:,} row{'s' if state.done != 1 else ''}"
             took = duration(state.elapsed, clock=True)
             if state.status == "finished":
+                self._failed = failed = failed_rows(result)
                 self._set_status("finished", f"{rows} in {took}")
-                failed = failed_rows(result)
                 if failed:
                     self._say("warning", f"Done: {rows} in {took}; {failed} with errors",
                               "Rows that failed keep their place with the reason in generation_error / "

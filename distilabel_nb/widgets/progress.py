@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from distilabel_nb.cells import duration
+from distilabel_nb.cells import dollars, duration
 from distilabel_nb.run import Run, RunState
 from distilabel_nb.display import panel_html
 
@@ -51,6 +51,8 @@ class ProgressFacts:
     remaining: float | None
     tokens: int
     failures: int
+    cost: float | None = 0.0
+    projected_cost: float | None = None
 
     @classmethod
     def of(cls, state: RunState, elapsed: float | None = None) -> "ProgressFacts":
@@ -59,7 +61,7 @@ class ProgressFacts:
         rate = state.done / seconds if seconds > 0 else 0.0
         left = state.total_rows - state.done
         remaining = 0.0 if left <= 0 or state.is_over else (left / rate if rate > 0 else None)
-        return cls(seconds, rate, remaining, state.tokens, state.failures)
+        return cls(seconds, rate, remaining, state.tokens, state.failures, state.cost, state.projected_cost)
 
     def items(self, over: bool) -> list[tuple[str, str, bool]]:
         rate = f"{self.rows_per_second:.2f}" if self.rows_per_second < 10 else f"{self.rows_per_second:,.0f}"
@@ -67,8 +69,11 @@ class ProgressFacts:
             (rate, "rows/s", False),
             (f"{self.tokens:,}", "tokens", False),
             (f"{self.failures:,}", "failed" if self.failures else "failures", self.failures > 0),
+            (dollars(self.cost), "cost", False),
             (duration(self.elapsed, clock=True), "elapsed", False),
         ]
+        if not over and self.projected_cost is not None:
+            items.append(("~" + dollars(self.projected_cost), "projected", False))
         if not over:
             left = duration(self.remaining, clock=True)
             items.append(("~" + left if self.remaining is not None else left, "left", False))

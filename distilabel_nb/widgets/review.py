@@ -83,6 +83,8 @@ class Review:
     Attributes (the controls, for scripting and tests): ``reviewer_input``,
     ``rating_inputs`` (one per generation, ``mode="rate"``), ``best_input`` (``mode="best"``),
     ``note_input``, ``back_button``, ``skip_button``, ``next_button``, ``progress``, ``widget``;
+    ``keys``: the keyboard shortcuts (:class:`~distilabel_nb.widgets.review_keys.ReviewKeys`;
+    :meth:`press` does what a key does), ``active``: the answer a digit rates;
     ``store``: the rows and the answers (:class:`~distilabel_nb.review_store.ReviewStore`).
     """
 
@@ -101,6 +103,8 @@ class Review:
         self.show_ai = show_ai
         self._loading = False
         self.position = 0
+        self.active = 0  # the answer a digit key rates
+        self._answer_boxes: list[Any] = []
         self._build(reviewer)
         self.go_to(self.store.first_open_position())
 
@@ -145,6 +149,11 @@ class Review:
         self.skip_button.on_click(lambda _: self.skip())
         self.next_button.on_click(lambda _: self.next())
         self.status = w.HTML()
+        from distilabel_nb.widgets.review_keys import ReviewKeys  # anywidget, loaded with ipywidgets
+
+        self.keys = ReviewKeys(self.press)
+        low, high = self._key_range()
+        self.keys_hint = w.HTML(review_html.keys_hint(low, high, self.mode))
         top = w.HBox([self.title, w.HBox([self.progress, self.progress_text], layout=w.Layout(align_items="center"))],
                      layout=w.Layout(justify_content="space-between", align_items="center", width="100%"))
         buttons = w.HBox([self.back_button, self.skip_button, self.next_button])
@@ -152,7 +161,7 @@ class Review:
         style.add_class("dnb-hidden")  # its CSS applies though it is not shown
         self.widget = w.VBox(
             [style, top, self.reviewer_input, self.instruction_view, self.generations_box, self.note_input, buttons,
-             self.status],
+             self.keys_hint, self.status, self.keys],
             layout=_stack("10px"))
         self.widget.add_class("dnb-review")
 
@@ -160,7 +169,7 @@ class Review:
         w = _ipywidgets()
         for old in self.rating_inputs + ([self.best_input] if self.best_input is not None else []):
             old.close()
-        self.rating_inputs, self.best_input = [], None
+        self.rating_inputs, self.best_input, self._answer_boxes = [], None, []
         generations = self.store.generations(position)
         low, high = self.store.ai_range or (self.scale[0].value, self.scale[-1].value)
         children: list[Any] = []
@@ -174,7 +183,8 @@ class Review:
                 toggle.add_class("dnb-review-rating")
                 toggle.observe(self._on_answer, names="value")
                 self.rating_inputs.append(toggle)
-                children.append(w.VBox([card, toggle], layout=_stack("4px")))
+                self._answer_boxes.append(w.VBox([card, toggle], layout=_stack("4px")))
+                children.append(self._answer_boxes[-1])
             else:
                 children.append(card)
         if not generations:
@@ -211,6 +221,8 @@ class Review:
             self.note_input.value = record.get("human_note") or ""
         finally:
             self._loading = False
+        unrated = [i for i, toggle in enumerate(self.rating_inputs) if toggle.value is None]
+        self._mark(unrated[0] if unrated else 0)
         self._refresh(*self._opening_message(position))
 
     def _opening_message(self, position: int) -> tuple[str, str]:
@@ -231,6 +243,13 @@ class Review:
         if self.position + 1 < len(self.df):
             self.go_to(self.position + 1)
         else:
+            self._refresh(self._done_message(), "ok")
+
+    def forward(self) -> None:
+        """Go to the next row without answering this one (answers given so far are saved)."""
+        if self.position + 1 < len(self.df):
+            self.go_to(self.position + 1)
+        elif len(self.df):
             self._refresh(self._done_message(), "ok")
 
     def back(self) -> None:
@@ -263,9 +282,65 @@ class Review:
             return self.best_input is not None and self.best_input.value is not None
         return bool(self.rating_inputs) and all(t.value is not None for t in self.rating_inputs)
 
+    # -- keys --
+    def press(self, key: str) -> None:
+        """Do what a key does in the browser (the keyboard shortcuts, :mod:`.review_keys`).
+
+        A digit rates the marked answer (``mode="rate"``; ``0`` is 10 on a scale without 0)
+        and marks the next one without a rating, or picks that answer as the best
+        (``mode="best"``); ``"Enter"`` is :meth:`next`; ``"ArrowLeft"`` is :meth:`back`,
+        ``"ArrowRight"`` :meth:`forward`.
+        """
+        if key == "Enter":
+            self.next()
+        elif key == "ArrowLeft":
+            self.back()
+        elif key == "ArrowRight":
+            self.forward()
+        elif len(key) == 1 and key.isdigit() and len(self.df):
+            self._digit(int(key))
+
+    def _digit(self, digit: int) -> None:
+        if self.mode == "best":
+            number = 10 if digit == 0 else digit
+            if self.best_input is not None and number <= len(self.best_input.options):
+                self.best_input.value = number - 1
+            return
+        if not self.rating_inputs:
+            return
+        values = [step.value for step in self.scale]
+        wanted = next((v for v in values if v in ((digit, 10) if digit == 0 else (digit,))), None)
+        if wanted is None and all(float(v).is_integer() for v in values):
+            low, high = self._key_range()
+            self._refresh(f"{digit} is not on the scale: press {low}–{high}.", "warn")
+            return
+        if wanted is None:  # a scale of other numbers: the digit picks the n-th step
+            number = 10 if digit == 0 else digit
+            if not number <= len(values):
+                return
+            wanted = values[number - 1]
+        self.rating_inputs[self.active].value = wanted
+
+    def _key_range(self) -> tuple[str, str]:
+        """The keys of the lowest and the highest rating (or answer, ``mode="best"``)."""
+        values = [step.value for step in self.scale]
+        if self.mode == "rate" and all(float(v).is_integer() and 0 <= v <= 10 for v in values):
+            return tuple("0" if v == 10 else f"{v:g}" for v in (values[0], values[-1]))  # type: ignore[return-value]
+        return "1", str(min(len(values), 9))
+
+    def _mark(self, number: int) -> None:
+        """Mark answer ``number`` (from 0) as the one a digit rates."""
+        self.active = number
+        for i, box in enumerate(self._answer_boxes):
+            (box.add_class if i == number else box.remove_class)("dnb-review-active")
+
     def _on_answer(self, change: dict[str, Any]) -> None:
         if self._loading:
             return
+        if change.get("owner") in self.rating_inputs:  # mark the next answer without a rating
+            number = self.rating_inputs.index(change["owner"])
+            unrated = [i for i, toggle in enumerate(self.rating_inputs) if toggle.value is None]
+            self._mark(next((i for i in unrated if i > number), unrated[0] if unrated else number))
         self._save()
         what = "Note saved" if change.get("owner") is self.note_input else "Saved"
         if self._complete():

@@ -75,7 +75,7 @@ def test_panel_runs_and_stops_in_jupyterlab(jupyter_server, browser_page, notebo
     _status(panel, 3, "finished").wait_for(timeout=30_000)
     rows = panel.locator("table.dnb-live tbody tr")
     assert rows.count() == 2
-    assert rows.first.locator(".dnb-rating").count() == 1  # structured output: a rating even from SmolLM2
+    assert rows.first.locator(".dnb-rating").count() == 2  # two answers per row (the default), each rated: structured output
     assert rows.first.locator("td").nth(1).inner_text().strip() != ""
     assert panel.locator("button.widget-button", has_text="Run").is_enabled()
     _shot(panel, "panel-finished")
@@ -134,7 +134,7 @@ def test_panel_runs_and_stops_in_jupyterlab(jupyter_server, browser_page, notebo
     # JupyterLab's dark theme: the panel follows its colours.
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
     page.locator('body[data-jp-theme-light="false"]').wait_for(state="attached")
-    expect(panel.locator(".dnb-title")).to_have_css("color", re.compile(r"rgba?\((2[0-9][0-9]|1[5-9][0-9]), "))
+    expect(panel.locator(".dnb-header .dnb-title")).to_have_css("color", re.compile(r"rgba?\((2[0-9][0-9]|1[5-9][0-9]), "))
     _shot(panel, "panel-stopped-dark")
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
     page.locator('body[data-jp-theme-light="true"]').wait_for(state="attached")
