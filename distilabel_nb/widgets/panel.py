@@ -63,6 +63,7 @@ class Panel:
         run_button, stop_button: start and stop a run.
         cache: the call cache mode: ``True`` reuses stored answers, ``"refresh"`` asks the
             models again (and stores the new answers), ``False`` turns the cache off.
+        budget: the run's ``max_cost`` in dollars (0: no budget); rows it leaves unsent say so.
         progress: the bars and numbers (:class:`~distilabel_nb.widgets.progress.RunProgress`).
         table: the latest finished rows (``ipywidgets.HTML``).
         message: what the panel has to say (errors included) (``ipywidgets.HTML``).
@@ -115,6 +116,9 @@ class Panel:
                                     tooltip="Stop the run; finished rows are kept", layout=w.Layout(width="110px"))
         self.cache = w.Dropdown(options=[(label, value) for value, label in choices.CACHE_MODES], value=True,
                                 layout=w.Layout(width="200px"))
+        self.budget = w.BoundedFloatText(value=0.0, min=0.0, max=1e9, step=0.5, description="Budget $",
+                                         tooltip="max_cost: the most dollars the run may spend (0: no budget)",
+                                         style={"description_width": "64px"}, layout=w.Layout(width="170px"))
         self.message = w.HTML()
         self._view = RunView()
         self.progress, self.table = self._view.progress, self._view.table
@@ -139,7 +143,7 @@ class Panel:
             style,
             self.header,
             self.tabs,
-            w.HBox([self.run_button, self.stop_button, self.cache], layout=w.Layout(
+            w.HBox([self.run_button, self.stop_button, self.cache, self.budget], layout=w.Layout(
                 align_items="center", grid_gap="8px", margin="12px 0 4px 0")),
             self.message,
             self.progress.widget,
@@ -248,7 +252,7 @@ class Panel:
                     raise ValueError("Turn on the generator, the labeller, or both (Generator and Labeller tabs)")
                 pipeline = Pipeline(generator=generator, labeller=labeller)
                 num_generations = int(self.generator.num_generations.value) if generator is not None else 1
-                run = pipeline.start(frame, num_generations=num_generations)
+                run = pipeline.start(frame, num_generations=num_generations, max_cost=float(self.budget.value) or None)
             except Exception as exc:
                 self.last_error = exc
                 self._say("error", "Could not start the run", error_text(exc))
