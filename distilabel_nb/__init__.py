@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from distilabel_nb.audit import audit_labels
     from distilabel_nb.pointwise import compare_modes
     from distilabel_nb.quality import quality_report
+    from distilabel_nb.win_rates import compare_models, win_rates
 
 __version__ = "0.1.0"
 
@@ -46,7 +47,12 @@ _EXPORTS = {
     "audit_labels": "distilabel_nb.audit",
     "compare_modes": "distilabel_nb.pointwise",
     "quality_report": "distilabel_nb.quality",
+    "compare_models": "distilabel_nb.win_rates",
+    "win_rates": "distilabel_nb.win_rates",
 }
+
+#: Exported functions named like the submodule that holds them: the name stays the function.
+_SHADOWED = ("pipeline", "win_rates")
 
 __all__ = sorted(_EXPORTS)
 
@@ -76,10 +82,11 @@ class _Package(types.ModuleType):
 
     Importing the submodule of the same name sets it on the package; the name belongs
     to the function (as when every name was imported up front), so that is skipped.
+    The same holds for ``win_rates``.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "pipeline" and isinstance(value, types.ModuleType):
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 

@@ -3,8 +3,8 @@
 ``generate(…, max_cost=…, max_tokens=…)`` gives a run a budget. Before a call is sent,
 the meter reserves what it could use at most: its prompt's tokens (estimated from the
 prompt's length at the most tokens per character seen in the run, at least one token per
-:data:`CHARS_PER_TOKEN` characters) plus ``max_new_tokens`` for each answer, priced at the
-LLM's price. A call is sent only when what was spent, plus the reservations of the calls
+:data:`CHARS_PER_TOKEN` characters, and :data:`MESSAGE_TOKENS` for each message's
+framing) plus ``max_new_tokens`` for each answer, priced at the LLM's price. A call is sent only when what was spent, plus the reservations of the calls
 in flight, plus its own stays within the budget. Calls in flight finish; once one call
 is refused, every later one is too (the run ends the same way each time), and its row
 gets :data:`BUDGET_ERROR` as its error rather than an exception. The answers that were
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: The fewest characters a token is taken to cover when a prompt's tokens are reserved.
 CHARS_PER_TOKEN = 3
+#: Tokens reserved for each chat message's framing (role, separators), and once for the reply's.
+MESSAGE_TOKENS = 8
 BUDGET_ERROR = "not sent: the run's budget ({limits}) would be exceeded by this call; run again with a larger budget to go on (the answers paid for are cached)"
 
 
@@ -91,19 +93,19 @@ class Meter:
         return info
 
     def check(self, llms: list[LLM]) -> None:
-        """Raise when ``max_cost`` is given and an LLM's price is unknown (before any call)."""
-        if self.max_cost is None:
-            return
+        """Look up the LLMs' prices (here, not on the run's event loop); raise when ``max_cost`` needs one that is unknown."""
         for llm in llms:
             info = self.price(llm)
-            if not info.known:
+            if self.max_cost is not None and not info.known:
                 raise InvalidArgument(f"max_cost= needs the price of {llm.model_name!r}, which is {info}. Pass "
                                       "price={'input': …, 'output': …} (dollars per million tokens) to the LLM, or use max_tokens=")
 
     def _reserve(self, llm: LLM, call: PreparedCall) -> _Reservation | None:
         missing = sum(answer is None for answer in call.answers)
         ratio = self._tokens_per_char.get(id(llm), 1 / CHARS_PER_TOKEN)
-        prompt, completion = int(_prompt_chars(call) * ratio) + 1, llm.params.max_new_tokens * missing
+        messages = len(call.prompt_used) if isinstance(call.prompt_used, list) else 0
+        prompt = int(_prompt_chars(call) * ratio) + MESSAGE_TOKENS * (messages + 1)
+        completion = llm.params.max_new_tokens * missing
         tokens, info = prompt + completion, self.price(llm)
         cost = info.price.cost(prompt, completion) if info.price is not None else 0.0
         with self._lock:

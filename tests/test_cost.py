@@ -220,3 +220,26 @@ def test_on_dask_the_rows_and_the_totals_have_their_usage_and_a_budget_is_refuse
     assert len(df) == 8 and df["generation_prompt_tokens"].sum() + df["labelling_prompt_tokens"].sum() == totals["prompt_tokens"]
     assert (state.prompt_tokens, state.completion_tokens) == (totals["prompt_tokens"], totals["completion_tokens"])
     assert state.cost == pytest.approx(df["generation_cost"].sum() + df["labelling_cost"].sum(), rel=1e-9)
+
+
+def test_the_panel_budget_field_stops_the_run(server):
+    pytest.importorskip("ipywidgets")
+    pipe = stub_pipe(server, judge=False, concurrency=2, max_new_tokens=50)
+    panel = pipe.panel(rows(40))
+    panel.data.rows.value = 40
+    panel.generator.num_generations.value = 1
+    panel.budget.value = 0.004
+    panel.run()
+    result = panel.wait(timeout=60)
+    assert len(result) == 40 and 0 < server.request_count < 40
+    assert result["generation_error"].notna().sum() == 40 - server.request_count
+    assert panel.pipeline.last_run.state.cost <= 0.004 and "$" in panel.progress.stats.value
+
+
+def test_the_bundled_model_reports_its_usage_and_costs_nothing(shared_llama):
+    llm = LlamaCppLLM(task=TextGenerationTask(), model=shared_llama, max_new_tokens=6, temperature=0.0)
+    pipe = Pipeline(generator=llm)
+    df = pipe.generate(rows(2), display_progress_bar=False)
+    assert df["generation_prompt_tokens"].gt(5).all() and df["generation_completion_tokens"].between(1, 6).all()
+    assert df["generation_cost"].eq(0).all() and pipe.last_run.state.cost == 0
+    assert pipe.last_run.state.prompt_tokens == df["generation_prompt_tokens"].sum()

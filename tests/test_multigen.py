@@ -171,3 +171,82 @@ def test_two_generators_of_one_model_are_named_by_their_settings_and_mistakes_ar
 
     with pytest.raises(InvalidArgument, match="write different columns"):
         Pipeline(generator=[a, ScriptedLLM(SelfInstructTask())])
+
+
+def test_win_rates_count_wins_ties_losses_and_the_answers_that_could_not_be_compared():
+    from distilabel_nb import compare_models, win_rates
+
+    judge = ScriptedLLM(UltraFeedbackTask(), by_content, name="judge")
+    with StubServer(model=["model-a", "model-b"], responder=two_models, latency=0) as server:
+        df = Pipeline(generator=stub_generators(server), labeller=judge).generate(QUESTIONS, num_generations=2,
+                                                                                 display_progress_bar=False)
+    df.loc[5, "labelling_error"] = "text 2: no rating found"  # a failed row is counted, not dropped
+    df.at[6, "rating"] = [5, None, 1, 1]  # and so is a missing rating
+    table = win_rates(df).set_index("model")
+    a, b = table.loc["model-a"], table.loc["model-b"]
+    assert list(table.index) == ["model-a", "model-b"]  # the better first
+    assert (a.answers, a.failed, a.missing, a.rated) == (24, 2, 1, 21)
+    assert (b.answers, b.failed, b.missing, b.rated) == (24, 2, 0, 22)
+    # each row compares every answer of one model with every answer of the other: 2 x 2, less the missing one
+    assert (a.wins, a.ties, a.losses) == (10 * 4 + 2, 0, 0) and (b.wins, b.ties, b.losses) == (0, 0, 42)
+    assert a.win_rate == 1.0 and 0.9 < a.win_rate_low < 1.0 and b.win_rate_high < 0.1
+    assert a.mean_rating == 5.0 and b.mean_rating == 1.0
+    comparison = compare_models(df)
+    assert comparison.verdict().startswith("model-a won 42 of 42 decisive comparisons against the other (100%, 95% CI")
+    assert "5 answers could not be compared" in comparison.verdict() and comparison.judge == "judge"
+    assert "model-b: win rate 0 of 42" in repr(comparison)
+    ties = pd.DataFrame({"generation_model": [["x", "y"]] * 4, "generations": [["p", "q"]] * 4, "rating": [[3, 3]] * 4})
+    assert compare_models(ties).verdict().startswith("no comparison was decisive (4 tied, of 4 rows compared)")
+    with pytest.raises(ValueError, match=r"needs the column\(s\) \['generation_model'\]"):
+        win_rates(ties.drop(columns="generation_model"))
+
+
+def test_the_win_rate_card_keeps_hostile_model_names_as_text_and_has_a_plot():
+    from test_audit_cards import HOSTILE, checked
+
+    from distilabel_nb import compare_models
+
+    df = pd.DataFrame({"generation_model": [[HOSTILE, "plain"], [HOSTILE, "plain"], ["plain", HOSTILE]],
+                       "generations": [["x", "y"]] * 3, "rating": [[5, 1], [4, 2], [1, 3]],
+                       "labelling_model": [HOSTILE] * 3})
+    comparison = compare_models(df)
+    page = checked(comparison._repr_html_())
+    text = " ".join(page.text)
+    assert HOSTILE in text and page.svg_count == 1 and "3 of 3" in text and "win rate" in text
+    assert comparison._repr_mimebundle_()["text/plain"] == repr(comparison)
+    three = pd.DataFrame({"generation_model": [["a", "b", "c"]] * 2, "generations": [["x", "y", "z"]] * 2,
+                          "rating": [[3, 2, 1]] * 2})
+    card = compare_models(three)._repr_html_()
+    assert "Head to head" in card and len(compare_models(three).pairs) == 6
+
+
+def by_length(prompt, _i) -> str:
+    """A judge that reads the texts: a rating from each text's length (1 to 5)."""
+    return blocks(1 + len(text) % 5 for text in texts_of(prompt))
+
+
+@pytest.mark.slow
+def test_the_bundled_model_at_two_temperatures_and_ratings_that_follow_the_answers(shared_llama):
+    from distilabel_nb import LlamaCppLLM, compare_models
+
+    cold = LlamaCppLLM(task=TextGenerationTask(), model=shared_llama, max_new_tokens=16, temperature=0.2, seed=3)
+    hot = cold.replace(temperature=1.2)
+    judge = ScriptedLLM(UltraFeedbackTask(), by_length, name="length judge")
+    pipe = Pipeline(generator=[cold, hot], labeller=judge)
+    rows = QUESTIONS[:4]
+    df = pipe.generate(rows, num_generations=2, display_progress_bar=False)
+    names = pipe.generators.names
+    assert names == (f"{cold.model_name} (temperature=0.2)", f"{cold.model_name} (temperature=1.2)")
+    assert cold.model_name.startswith("SmolLM2-135M-Instruct")
+    assert df["generation_error"].isna().all() and df["labelling_error"].isna().all()
+    for _, row in df.iterrows():
+        assert row["generation_model"] == [names[0]] * 2 + [names[1]] * 2
+        assert row["rating"] == [1 + len(text) % 5 for text in row["generations"]]
+        assert texts_of(row["labelling_prompt"]) == in_order(row["generations"], row[LABELLING_ORDER])
+    assert df["generation_cached"].eq(False).all()
+    calls = len(judge.history)
+    again = pipe.generate(rows, num_generations=2, display_progress_bar=False)
+    assert again["generation_cached"].all() and again["labelling_cached"].all() and len(judge.history) == calls
+    assert again["generations"].tolist() == df["generations"].tolist()
+    table = compare_models(df).table
+    assert set(table["model"]) == set(names) and (table["comparisons"] == 4 * len(rows)).all()

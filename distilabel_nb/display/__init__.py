@@ -19,7 +19,9 @@ The core imports none of this: its objects' ``_repr_html_`` comes from
 Modules here import the core at their top.
 """
 
-from distilabel_nb.display import agreement_card, audit_cards, cards, cost_cards, results_card, run_cards, text  # noqa: F401  (register)
+from distilabel_nb.display import (  # noqa: F401  (register)
+    agreement_card, audit_cards, cards, cost_cards, results_card, run_cards, text, win_rate_cards,
+)
 from distilabel_nb.display.html import mimebundle, render, to_html
 from distilabel_nb.display.markup import escape
 from distilabel_nb.display.plaintext import describe

@@ -208,7 +208,7 @@ class StubServer:
 
     async def _stats(self, request: web.Request) -> web.Response:
         with self._lock:
-            stats = {"requests": self._count, "distinct_prompts": len(self._prompt_counts)}
+            stats = {"requests": self._count, "distinct_prompts": len(self._prompt_counts), **self._usage_totals}
         return web.json_response(stats)
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:

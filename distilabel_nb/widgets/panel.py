@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import concurrent.futures
 import threading
 import time
 from pathlib import Path
@@ -27,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 
 from distilabel_nb import schema
-from distilabel_nb.cells import duration
 from distilabel_nb.display import panel_html
 from distilabel_nb.display.readable import error_text
 from distilabel_nb.llms.base import LLM
@@ -36,7 +34,7 @@ from distilabel_nb.run import Run, RunState
 from distilabel_nb.widgets import choices
 from distilabel_nb.widgets.preview import prompt_preview
 from distilabel_nb.widgets.progress import follow, require_ipywidgets
-from distilabel_nb.widgets.run_view import RunView, failed_rows
+from distilabel_nb.widgets.run_view import RunView, outcome, run_exception
 from distilabel_nb.widgets.data_section import DataSection
 from distilabel_nb.widgets.export_row import ExportRow, results_card
 from distilabel_nb.widgets.sections import ModelSection
@@ -63,6 +61,7 @@ class Panel:
         run_button, stop_button: start and stop a run.
         cache: the call cache mode: ``True`` reuses stored answers, ``"refresh"`` asks the
             models again (and stores the new answers), ``False`` turns the cache off.
+        budget: the run's ``max_cost`` in dollars (0: no budget); rows it leaves unsent say so.
         progress: the bars and numbers (:class:`~distilabel_nb.widgets.progress.RunProgress`).
         table: the latest finished rows (``ipywidgets.HTML``).
         message: what the panel has to say (errors included) (``ipywidgets.HTML``).
@@ -115,6 +114,9 @@ class Panel:
                                     tooltip="Stop the run; finished rows are kept", layout=w.Layout(width="110px"))
         self.cache = w.Dropdown(options=[(label, value) for value, label in choices.CACHE_MODES], value=True,
                                 layout=w.Layout(width="200px"))
+        self.budget = w.BoundedFloatText(value=0.0, min=0.0, max=1e9, step=0.5, description="Budget $",
+                                         tooltip="max_cost: the most dollars the run may spend (0: no budget)",
+                                         style={"description_width": "64px"}, layout=w.Layout(width="170px"))
         self.message = w.HTML()
         self._view = RunView()
         self.progress, self.table = self._view.progress, self._view.table
@@ -139,7 +141,7 @@ class Panel:
             style,
             self.header,
             self.tabs,
-            w.HBox([self.run_button, self.stop_button, self.cache], layout=w.Layout(
+            w.HBox([self.run_button, self.stop_button, self.cache, self.budget], layout=w.Layout(
                 align_items="center", grid_gap="8px", margin="12px 0 4px 0")),
             self.message,
             self.progress.widget,
@@ -248,7 +250,7 @@ class Panel:
                     raise ValueError("Turn on the generator, the labeller, or both (Generator and Labeller tabs)")
                 pipeline = Pipeline(generator=generator, labeller=labeller)
                 num_generations = int(self.generator.num_generations.value) if generator is not None else 1
-                run = pipeline.start(frame, num_generations=num_generations)
+                run = pipeline.start(frame, num_generations=num_generations, max_cost=float(self.budget.value) or None)
             except Exception as exc:
                 self.last_error = exc
                 self._say("error", "Could not start the run", error_text(exc))
@@ -334,25 +336,12 @@ class Panel:
             self._view.finish(run, state, result)
             self.results_card.value = results_card(result)
             self._results_box.selected_index = 0 if self.results_card.value else None
-            rows = f"{state.done:,} row{'s' if state.done != 1 else ''}"
-            took = duration(state.elapsed, clock=True)
-            if state.status == "finished":
-                self._failed = failed = failed_rows(result)
-                self._set_status("finished", f"{rows} in {took}")
-                if failed:
-                    self._say("warning", f"Done: {rows} in {took}; {failed} with errors",
-                              "Rows that failed keep their place with the reason in generation_error / "
-                              "labelling_error; the table below shows the latest ones.")
-                else:
-                    self._say("success", f"Done: {rows} in {took}.")
-            elif state.status == "cancelled":
-                self._set_status("cancelled", f"{rows} kept")
-                self._say("warning", f"Stopped: {rows} of {state.total_rows:,} finished and kept.",
-                          "panel.result holds them; press Run to start again from the first row.")
-            else:
-                self._set_status("failed")
-                self.last_error = _run_exception(run)
-                self._say("error", "The run stopped with an error", state.error or "unknown error")
+            end = outcome(state, result)
+            self._failed = end.failed
+            self._set_status(end.status, end.detail)
+            self._say(end.kind, end.title, end.text)
+            if state.status == "failed":
+                self.last_error = run_exception(run)
         finally:
             if run is self._run:
                 for llm in self._own_llms:  # their HTTP clients; a given LLM's stays open
@@ -381,12 +370,3 @@ class Panel:
         """
         return self._export.export(path, fmt)
 
-
-def _run_exception(run: Run) -> BaseException | None:
-    """The exception that ended a failed run (its future settles just after the last event)."""
-    if run.future is None:
-        return None
-    try:
-        return run.future.exception(timeout=5)
-    except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
-        return None

@@ -12,9 +12,13 @@ Example:
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+from dataclasses import dataclass
+
 import pandas as pd
 
 from distilabel_nb import schema
+from distilabel_nb.cells import duration
 from distilabel_nb.display import panel_html
 from distilabel_nb.pipeline import Pipeline
 from distilabel_nb.run import Run, RunEvent, RunState
@@ -100,6 +104,50 @@ class RunView:
         scales = {name: scale.bounds for name, scale in schema.of(frame).scores.items()}
         labels = self._labels.take(positions) if self._labels is not None else positions
         self.table.value = panel_html.live_table(latest, list(labels), _table_columns(self._pipeline, frame), errors, scales)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the panel says when a run is over: its status pill and its note."""
+
+    status: str  # "finished", "cancelled" or "failed"
+    detail: str
+    kind: str  # the note's kind: "success", "warning" or "error"
+    title: str
+    text: str = ""
+    failed: int = 0  # rows with an error
+
+
+def outcome(state: RunState, result: pd.DataFrame | None) -> Outcome:
+    """The status and the note of a run that is over (``result``: what ``panel.result`` holds).
+
+    Example:
+        >>> outcome(RunState(total_rows=3, done=1, status="cancelled"), None).title
+        'Stopped: 1 row of 3 finished and kept.'
+    """
+    rows = f"{state.done:,} row{'s' if state.done != 1 else ''}"
+    took = duration(state.elapsed, clock=True)
+    if state.status == "finished":
+        failed = failed_rows(result)
+        if failed:
+            return Outcome("finished", f"{rows} in {took}", "warning", f"Done: {rows} in {took}; {failed} with errors",
+                           "Rows that failed keep their place with the reason in generation_error / "
+                           "labelling_error; the table below shows the latest ones.", failed)
+        return Outcome("finished", f"{rows} in {took}", "success", f"Done: {rows} in {took}.")
+    if state.status == "cancelled":
+        return Outcome("cancelled", f"{rows} kept", "warning", f"Stopped: {rows} of {state.total_rows:,} finished and kept.",
+                       "panel.result holds them; press Run to start again from the first row.")
+    return Outcome("failed", "", "error", "The run stopped with an error", state.error or "unknown error")
+
+
+def run_exception(run: Run) -> BaseException | None:
+    """The exception that ended a failed run (its future settles just after the last event)."""
+    if run.future is None:
+        return None
+    try:
+        return run.future.exception(timeout=5)
+    except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
+        return None
 
 
 def failed_rows(frame: pd.DataFrame | None) -> int:
