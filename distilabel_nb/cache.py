@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from distilabel_nb.cache_claims import Claims
 from distilabel_nb.errors import CacheUnavailable
 
 CACHE_DIR_ENV = "DISTILABEL_NB_CACHE_DIR"
@@ -85,6 +86,8 @@ class CallCache:
         #: True when the file could only be opened for reading: answers are read, new ones kept in memory.
         self.read_only = False
         self._db = self._open()
+        #: The calls this process has in flight, claimed so that another process waits for them (:mod:`~distilabel_nb.cache_claims`).
+        self.claims = Claims(self)
 
     def _open(self) -> sqlite3.Connection:
         """Open (or create) the database; a folder or file that cannot serve raises :class:`CacheUnavailable`."""
@@ -116,25 +119,32 @@ class CallCache:
         return db
 
     def _open_read_only(self, file: Path) -> sqlite3.Connection:
-        """A cache file this process may not write: read as it is (``immutable``, no WAL files made)."""
-        try:
-            db = sqlite3.connect(f"file:{file}?immutable=1", uri=True, check_same_thread=False, isolation_level=None)
-            self._columns(db)
-        except sqlite3.DatabaseError as exc:
-            raise CacheUnavailable(f"The cache file {file} is read-only and cannot be read: {exc}. Fix: {_FIX}") from None
+        """A cache file this process may not write: read as it is (``mode=ro``; ``immutable`` when even that fails)."""
+        failure: Exception | None = None
+        for mode in ("mode=ro", "immutable=1"):
+            try:
+                db = sqlite3.connect(f"file:{file}?{mode}", uri=True, check_same_thread=False, isolation_level=None)
+                self._columns(db)
+                break
+            except sqlite3.DatabaseError as exc:
+                failure = exc
+        else:
+            raise CacheUnavailable(f"The cache file {file} is read-only and cannot be read: {failure}. Fix: {_FIX}") from None
         self.read_only = True
         self.write_error = "the cache file is read-only"
         self._retry_at = float("inf")  # nothing to retry: every new answer stays in memory
         return db
 
     def _prepare(self, db: sqlite3.Connection) -> None:
-        db.execute("PRAGMA busy_timeout=30000")
+        # A write waits this long for another process's lock; past it the answer is kept for later (store).
+        db.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
         if self.path != ":memory:":
             self._use_wal(db)
         # NORMAL in WAL mode survives a killed process (not a power cut) and is fast.
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, answer TEXT NOT NULL, "
                    "usage TEXT NOT NULL, created REAL NOT NULL, finish TEXT, checksum TEXT)")
+        db.execute("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL)")
         missing = {"finish", "checksum"} - self._columns(db)
         for column in sorted(missing):  # a file written by an earlier version
             db.execute(f"ALTER TABLE calls ADD COLUMN {column} TEXT")
@@ -267,11 +277,7 @@ class CallCache:
                 return False
             entries = dict(self._pending)
             try:
-                self._db.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
-                try:
-                    self._write(entries)
-                finally:
-                    self._db.execute("PRAGMA busy_timeout=30000")
+                self._write(entries)
             except (sqlite3.Error, OSError) as exc:
                 self.write_error = f"{type(exc).__name__}: {exc}"
                 self._retry_at = time.monotonic() + RETRY_SECONDS

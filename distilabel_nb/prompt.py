@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 from distilabel_nb.rich_repr import HTMLRepr
 
@@ -152,3 +152,19 @@ def register_format(name: str, fn: FormattingFn) -> None:
     if not callable(fn):
         raise TypeError(f"register_format({name!r}, fn): fn must be callable, got {type(fn).__name__}")
     _FORMATS[name] = fn
+
+
+def checked_prompt(formatted: Any) -> FormattedPrompt:
+    """What a ``prompt_formatting_fn`` returned, if it can be sent; else a ``TypeError`` (that row's error).
+
+    Example:
+        >>> checked_prompt(None)
+        Traceback (most recent call last):
+        ...
+        TypeError: prompt_formatting_fn returned NoneType None; it must return a text, or a list of {'role': ..., 'content': ...} messages with text contents
+    """
+    if isinstance(formatted, str) or (isinstance(formatted, list) and formatted and all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in formatted)):
+        return formatted
+    raise TypeError(f"prompt_formatting_fn returned {type(formatted).__name__} {str(formatted)[:60]}; it must return a "
+                    "text, or a list of {'role': ..., 'content': ...} messages with text contents")

@@ -185,6 +185,7 @@ def test_live_cost_in_the_bars_and_the_cards(server, capsys):
     assert "Labelling" in bars and "cost=$" in bars and "tokens=" in bars
     shown = f"${state.cost:.2g}"
     assert shown in describe(state) and shown in to_html(pipe.last_run)
+    assert ">Run</span>" in to_html(pipe.last_run) and "&lt;class" not in to_html(pipe)  # the kind, not the class's repr
     text = describe(pipe.last_run.state)
     assert f"tokens in / out {state.prompt_tokens:,} / {state.completion_tokens:,}" in text
     from distilabel_nb.display import show_results

@@ -250,3 +250,52 @@ def test_the_bundled_model_at_two_temperatures_and_ratings_that_follow_the_answe
     assert again["generations"].tolist() == df["generations"].tolist()
     table = compare_models(df).table
     assert set(table["model"]) == set(names) and (table["comparisons"] == 4 * len(rows)).all()
+
+
+def test_the_panel_adds_and_removes_generators_shows_each_answer_s_model_and_the_win_rate_card():
+    import json
+    from html import unescape
+
+    from distilabel_nb.widgets import Panel
+
+    def models_and_judge(body, i) -> str:
+        if body.get("response_format"):  # the judge (structured UltraFeedback) rates by content
+            shown = texts_of(body["messages"][-1]["content"])
+            return json.dumps({"ratings": [{"rationale": "ok", "rating": 5 if "careful" in t else 1} for t in shown]})
+        return two_models(body, i)
+
+    def on_stub(section, model):
+        section.backend.value, section.model.value = "openai", model
+        section.base_url.value, section.key_source.value = server.base_url, "none"
+
+    with StubServer(model=["model-a", "model-b", "judge"], responder=models_and_judge, latency=0) as server:
+        panel = Panel(pd.DataFrame({"input": [f"question {i}?" for i in range(6)]}))
+        panel.cache.value = False
+        on_stub(panel.generator, "model-a")
+        panel.generator.num_generations.value = 1
+        on_stub(panel.labeller, "judge")
+        second = panel.add_generator()
+        assert len(panel.generator_sections()) == 2 and second.num_generations is None
+        on_stub(second, "model-b")
+        extra = panel.add_generator(temperature=1.5)
+        panel.remove_generator(extra)
+        assert panel.generator_sections() == [panel.generator, second]
+        assert "model-b" in unescape(panel.header.value)
+        assert panel.run() is not None, (panel.message.value, panel.last_error)
+        result = panel.wait(timeout=60)
+        assert result["generation_model"].tolist() == [["model-a", "model-b"]] * 6
+        assert result["rating"].tolist() == [[5, 1]] * 6  # followed their answers through the shuffle
+        assert panel.pipeline.generators.names == ("model-a", "model-b")
+        bars = panel.progress.generator_bars  # progress per generator, in place of the one generation bar
+        assert list(bars) == ["model-a", "model-b"] and [bar.value for bar, _ in bars.values()] == [6, 6]
+        assert "model-b" in unescape(bars["model-b"][1].value) and panel.progress._generation_row.layout.display == "none"
+        table = unescape(panel.table.value)
+        assert table.count('<span class="dnb-model">model-a</span> a careful') >= 1
+        assert '<span class="dnb-model">model-b</span> nonsense' in table
+        card = unescape(panel.win_rate_card.value)
+        assert "Model comparison" in card and "model-a won 6 of 6 decisive comparisons" in card
+        panel.remove_generator(second)  # one generator again: no card
+        panel.run() and panel.wait(timeout=60)
+        assert panel.pipeline.generators.names == ("model-a",) and panel.win_rate_card.value == ""
+        assert panel.progress.generator_bars == {} and panel.progress._generation_row.layout.display == ""
+        assert len(panel.progress.widget.children) == 3  # the generation bar, the labelling bar, the numbers

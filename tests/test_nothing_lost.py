@@ -4,6 +4,7 @@ Each test reproduces one fault of issue 15 against real parts (sqlite, the stub 
 the openai SDK) and checks that the run goes on and keeps every paid answer.
 """
 
+import os
 import sqlite3
 import time
 import warnings
@@ -335,3 +336,98 @@ def test_ansi_escapes_and_bidi_controls_do_not_reach_the_text_twin():
     text = describe(show_results(df)) + repr(show_results(df))
     assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
     assert "red gnirts desrever done" in text
+
+
+# -- 6. two processes on one cache --
+TWIN_RUN = """
+import sys, time, pathlib
+from distilabel_nb import OpenAILLM, Pipeline, TextGenerationTask
+from distilabel_nb.cache import CallCache
+base_url, path, go = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+llm = OpenAILLM("m", TextGenerationTask(), base_url=base_url, max_concurrency=8, max_retries=0, cache=CallCache(path))
+while not go.exists():
+    time.sleep(0.005)
+df = Pipeline(generator=llm).generate([{"input": f"question {i}"} for i in range(80)], display_progress_bar=False,
+                                      skip_dry_run=True)
+print("ROWS", len(df), int(df["generation_error"].isna().sum()))
+"""
+
+
+def test_two_processes_on_one_cache_pay_once_for_each_call(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "twin.py"
+    script.write_text(TWIN_RUN)
+    go = tmp_path / "go"
+    path = tmp_path / "calls.sqlite"
+    CallCache(path)  # the file exists before both start
+    with StubServer(model="m", latency=0.05) as server:
+        twins = [subprocess.Popen([sys.executable, str(script), server.base_url, str(path), str(go)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        time.sleep(1.5)  # both have loaded the package and wait at the line
+        go.write_text("go")
+        outs = [twin.communicate(timeout=120) for twin in twins]
+        sent = server.request_count
+    for out, err in outs:
+        assert "ROWS 80 80" in out, err[-2000:]
+    assert sent == 80  # 160 without claims (974 of 1,000 sent twice before)
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
+
+
+def test_a_claim_left_by_a_killed_process_or_run_out_is_taken_over(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    from distilabel_nb.cache_claims import _HOST
+
+    cache = CallCache(tmp_path / "calls.sqlite")
+    with StubServer(model="m", latency=0) as server:
+        llm = llm_on(server, cache=cache)
+        calls = [llm.prepare(row) for row in rows(2)]
+        far = time.time() + 3600
+        cache._db.execute("INSERT INTO claims VALUES (?, ?, ?)", (calls[0].keys[0], f"{_HOST}:{dead.pid}:gone", far))
+        cache._db.execute("INSERT INTO claims VALUES (?, ?, ?)", (calls[1].keys[0], "elsewhere:1:old", time.time() - 1))
+        run = Pipeline(generator=llm).start(rows(2), skip_dry_run=True)
+        df = run.wait(timeout=30)  # waited on forever if the stale claims were honoured
+        assert server.request_count == 2
+    assert df["generation_error"].isna().all()
+
+
+def test_a_live_claim_is_waited_for_and_its_answer_used(tmp_path):
+    import threading
+
+    path = tmp_path / "calls.sqlite"
+    cache = CallCache(path)
+    with StubServer(model="m", latency=0) as server:
+        llm = llm_on(server, cache=cache)
+        (call,) = [llm.prepare(row) for row in rows(1)]
+        other = CallCache(path)  # another holder (its own owner id), as a second process would be
+        assert other.claims.take(call.keys) == []
+
+        def answer_later():
+            time.sleep(0.5)
+            other.put(call.keys[0], "paid for once", {})
+            other.claims.release(call.keys)
+
+        threading.Thread(target=answer_later).start()
+        df = Pipeline(generator=llm).generate(rows(1), display_progress_bar=False, skip_dry_run=True)
+        assert server.request_count == 0
+    assert df.loc[0, "generations"] == ["paid for once"]
+
+
+def test_a_read_only_cache_is_read_and_new_answers_stay_in_memory(tmp_path, monkeypatch):
+    path = tmp_path / "calls.sqlite"
+    with StubServer(model="m", latency=0) as server:
+        Pipeline(generator=llm_on(server, cache=CallCache(path))).generate(rows(2), display_progress_bar=False)
+        # The tests run as root, whom no file mode stops: the permission check says what a user would meet.
+        monkeypatch.setattr(cache_module.os, "access", lambda p, mode: mode != os.W_OK and os.path.exists(p))
+        read_only = CallCache(path)
+        assert read_only.read_only
+        with pytest.warns(RunWarning, match="read-only"):
+            df = Pipeline(generator=llm_on(server, cache=read_only)).generate(rows(3), display_progress_bar=False)
+        assert server.request_count == 3  # the two stored answers were read; only the new row was sent
+    assert df["generation_error"].isna().all() and len(read_only) == 2
+    assert not (tmp_path / "calls.sqlite-journal").exists()

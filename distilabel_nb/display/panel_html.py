@@ -213,8 +213,9 @@ def live_table(frame: pd.DataFrame, row_labels: Sequence[Any], columns: Sequence
     """The latest finished rows, newest first, numbered by ``row_labels`` (their labels in
     ``panel.result``'s index, which are the dataset's).
 
-    ``columns`` are ``(name, kind)`` pairs, kind ``"text"`` or ``"rating"`` (shown as rating
-    badges, on the column's ``(low, high)`` from ``scales`` when it is known).
+    ``columns`` are ``(name, kind)`` pairs, kind ``"text"``, ``"rating"`` (shown as rating
+    badges, on the column's ``(low, high)`` from ``scales`` when it is known) or ``"answers"``
+    (every answer of the row, each beside its model from ``generation_model``).
     """
     if not len(frame):
         return '<div class="dnb-empty">Finished rows appear here as they complete.</div>'
@@ -228,6 +229,9 @@ def live_table(frame: pd.DataFrame, row_labels: Sequence[Any], columns: Sequence
             if kind == "rating":
                 cells.append(("", ratings_html(value, (scales or {}).get(name))))
                 continue
+            if kind == "answers":
+                cells.append(("", answers_html(value, record.get("generation_model"))))
+                continue
             if isinstance(value, (list, tuple)) and len(value) > 1:
                 first = plain(value[0])
                 more = f"  (+{len(value) - 1} more)"
@@ -240,6 +244,23 @@ def live_table(frame: pd.DataFrame, row_labels: Sequence[Any], columns: Sequence
         cells.append(("dnb-err", escape(shorten("; ".join(errors), 200))) if errors else ("dnb-none", "—"))
         body.append(cells)
     return table(headers, body, widths, css_class="dnb-table dnb-live")
+
+
+def answers_html(answers: Any, models: Any) -> str:
+    """A row's answers, one line each, the model that wrote it first."""
+    texts = list(answers) if isinstance(answers, (list, tuple)) else [answers]
+    names = list(models) if isinstance(models, (list, tuple)) else []
+    lines = []
+    for position, text in enumerate(texts):
+        model = plain(names[position]) if position < len(names) else ""
+        shown = escape(shorten(plain(text), CELL_CHARS // 2)) if plain(text) else '<span class="dnb-none">—</span>'
+        lines.append(f'<div class="dnb-answer"><span class="dnb-model">{escape(model)}</span> {shown}</div>')
+    return "".join(lines) or '<span class="dnb-none">—</span>'
+
+
+def generator_count(name: str, done: int, total: int, failed: int = 0, seconds: float | None = None) -> str:
+    """:func:`count` beside one generator's bar, its model's name first (a run with several generators)."""
+    return f'<span class="dnb-model">{escape(name)}</span> {count(done, total, failed, seconds)}'
 
 
 def stats(items: Sequence[tuple[str, str, bool]]) -> str:

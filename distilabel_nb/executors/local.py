@@ -76,6 +76,9 @@ class LocalExecutor(Executor):
 
 def cache_warning(cache: CallCache, during: bool) -> str:
     """What a run says when ``cache`` could not be written: the answers are kept, and what to do."""
+    if cache.read_only:
+        return (f"the cache {cache.path} is read-only: its answers are used; new answers are in the result but not "
+                "stored. To keep them, point DISTILABEL_NB_CACHE_DIR (or cache=CallCache(path)) at a writable folder")
     if during:
         return (f"the cache {cache.path} could not be written ({cache.write_error}); the answers are in the result "
                 "and the writes are retried during the run")
@@ -142,7 +145,7 @@ class _Rows:
 
     def _flush_caches(self) -> None:
         for cache in self._caches:
-            if not cache.flush():
+            if not cache.flush() and not cache.read_only:  # a read-only cache was said once already
                 self.run.emit("warning", error=cache_warning(cache, during=False))
             changed = cache.corrupt - self._corrupt[id(cache)]
             if changed:

@@ -17,32 +17,16 @@ from typing import Any, ClassVar, Literal, Sequence
 
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
+from distilabel_nb.cache_claims import POLL_SECONDS as CLAIM_POLL_SECONDS
 from distilabel_nb.llms.outputs import BackendFacts, BackendUnavailable, Completion, ErrorKind, LLMOutput, PreparedCall
 from distilabel_nb.llms.params import GenerationParams, make_generation_params
-from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, resolve_format
+from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, checked_prompt, resolve_format
 from distilabel_nb.rich_repr import HTMLRepr
 from distilabel_nb.schema import task_scales
 from distilabel_nb.tasks.base import OutputParseError, Task
 
 __all__ = ["LLM", "BackendFacts", "BackendUnavailable", "Completion", "ErrorKind", "GenerationParams", "LLMOutput",
            "PreparedCall", "make_generation_params"]
-
-
-def _needs_whole_answer(task: Task) -> bool:
-    """Whether a task's answer is read as a whole (a labeller's ratings, a JSON answer): a cut one is a parse error.
-
-    A generator's free text cut at ``max_new_tokens`` is kept as it is; its finish reason says so.
-    """
-    return task.kind == "labeller" or task.output_model is not None or getattr(task, "structured", False) is True
-
-
-def _checked_prompt(formatted: Any) -> FormattedPrompt:
-    """What a ``prompt_formatting_fn`` returned, if it can be sent; else a ``TypeError`` (that row's error)."""
-    if isinstance(formatted, str) or (isinstance(formatted, list) and formatted and all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in formatted)):
-        return formatted
-    raise TypeError(f"prompt_formatting_fn returned {type(formatted).__name__} {str(formatted)[:60]}; it must return a "
-                    "text, or a list of {'role': ..., 'content': ...} messages with text contents")
 
 
 class LLM(HTMLRepr, ABC):
@@ -189,7 +173,7 @@ class LLM(HTMLRepr, ABC):
     def format_prompt(self, prompt: Prompt) -> FormattedPrompt:
         """Render a prompt as this LLM sends it (formatting function first, then format)."""
         if self.prompt_formatting_fn is not None:
-            return _checked_prompt(self.prompt_formatting_fn(prompt))
+            return checked_prompt(self.prompt_formatting_fn(prompt))
         return prompt.format_as(self.prompt_format)
 
     async def acheck(self) -> None:
@@ -266,6 +250,36 @@ class LLM(HTMLRepr, ABC):
         ready = self.outputs_from_cache(call)
         if ready is not None:
             return ready
+        held = await self._wait_for_others(call) if self.reads_cache and self.cache.path != ":memory:" else []
+        try:
+            return await self._send(call)
+        finally:
+            if held:
+                self.cache.claims.release(held)
+
+    async def _wait_for_others(self, call: PreparedCall) -> list[str]:
+        """Claim the call's missing answers; wait for those another process has in flight (filled in as they come).
+
+        Returns the keys this process claimed (released once its answers are stored).
+        """
+        claims = self.cache.claims
+        wanted = [key for key, answer in zip(call.keys, call.answers) if answer is None]
+        others = claims.take(wanted)
+        held = [key for key in wanted if key not in others]
+        while others:
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
+            found = self.cache.get_many(others)
+            for i, key in enumerate(call.keys):
+                if key in found and call.answers[i] is None:
+                    call.answers[i] = Completion(found[key][0], found[key][1], cached=True, finish_reason=found[key][2])
+            rest = [key for key in others if key not in found]
+            others = claims.take(rest) if rest else []  # a claim gone without an answer (failed, or stale): ours
+            held += [key for key in rest if key not in others]
+        return held
+
+    async def _send(self, call: PreparedCall) -> list[LLMOutput]:
+        if call.answered:  # another process answered it all meanwhile
+            return [self._parse(call.prompt_used, answer, call.inputs) for answer in call.answers]
         missing = [i for i, answer in enumerate(call.answers) if answer is None]
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.max_concurrency)
@@ -313,7 +327,7 @@ class LLM(HTMLRepr, ABC):
             output.parsed_output, output.error, output.error_kind = exc.partial, str(exc), "parse"
         except Exception as exc:  # a parser bug must not stop the run either
             output.error, output.error_kind = f"parser failed: {type(exc).__name__}: {exc}", "parse"
-        if completion.finish_reason == "length" and _needs_whole_answer(self.task):
+        if completion.finish_reason == "length" and self.task.needs_whole_answer:
             cut = (f"the answer was cut at max_new_tokens={self.params.max_new_tokens} (finish_reason 'length'), so it "
                    "cannot be read whole; raise max_new_tokens")
             output.error = cut if output.error is None else f"{output.error} ({cut})"

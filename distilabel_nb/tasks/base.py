@@ -150,6 +150,13 @@ class Task(HTMLRepr):
                 )
         return {n: inputs[n] for n in names}
 
+    @property
+    def needs_whole_answer(self) -> bool:
+        """Whether the answer is read as a whole (a labeller's ratings, a JSON answer): one cut at
+        ``max_new_tokens`` is then a parse error. A generator's free text cut short is kept as it is.
+        """
+        return self.kind == "labeller" or self.output_model is not None or getattr(self, "structured", False) is True
+
     def text_input_names(self) -> list[str]:
         """The inputs that must each be one text (all of them, unless a subclass says otherwise)."""
         return list(self.input_args_names)

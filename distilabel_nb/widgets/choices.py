@@ -224,7 +224,8 @@ def build_llm(config: ModelConfig, given: LLM | None = None, typed_key: str | No
         ValueError: a missing model name, a missing key, bad parameters.
         FileNotFoundError: a GGUF path that is not a file.
     """
-    task = build_task(config.task, given, config.role, config.structured)
+    kind = "generator" if config.role.startswith("generator") else "labeller"  # "generator 2", …: a generator
+    task = build_task(config.task, given, kind, config.structured)
     params = {"max_new_tokens": config.max_new_tokens, "temperature": config.temperature}
     cache = config.cache
     if config.backend == GIVEN:

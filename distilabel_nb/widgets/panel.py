@@ -37,6 +37,7 @@ from distilabel_nb.widgets.progress import follow, require_ipywidgets
 from distilabel_nb.widgets.run_view import RunView, outcome, run_exception
 from distilabel_nb.widgets.data_section import DataSection
 from distilabel_nb.widgets.export_row import ExportRow, results_card
+from distilabel_nb.widgets.more_generators import MoreGenerators, generators_of, win_rate_card
 from distilabel_nb.widgets.sections import ModelSection
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ class Panel:
 
     Attributes:
         data: the Data tab (:class:`~distilabel_nb.widgets.data_section.DataSection`).
-        generator, labeller: the model tabs (:class:`~distilabel_nb.widgets.sections.ModelSection`).
+        generator, labeller: the model tabs (:class:`~distilabel_nb.widgets.sections.ModelSection`);
+            more generators below the first with :meth:`add_generator` (or the tab's button).
         preview: the prompt preview (``ipywidgets.HTML``).
         run_button, stop_button: start and stop a run.
         cache: the call cache mode: ``True`` reuses stored answers, ``"refresh"`` asks the
@@ -67,6 +69,8 @@ class Panel:
         message: what the panel has to say (errors included) (``ipywidgets.HTML``).
         results_card: the results card of the first rows of :attr:`result` once a run is over
             (``ipywidgets.HTML``, in a box that opens then).
+        win_rate_card: with several generators and a judge, which model won the run
+            (:func:`~distilabel_nb.win_rates.compare_models`' card; ``ipywidgets.HTML``).
         export_format, export_path, export_button: write the result, or its DPO pairs, to a file.
         widget: the whole panel (``ipywidgets.VBox``); the panel displays as it.
         last_error: the exception behind the last error message, for debugging.
@@ -103,8 +107,10 @@ class Panel:
         self.labeller = ModelSection("labeller", labeller, self._config_changed,
                                      enabled=labeller is not None or not both_given, max_new_tokens=512,
                                      temperature=0.0)
+        self.more_generators = MoreGenerators(self._config_changed)
         self.preview = w.HTML()
-        self.tabs = w.Tab(children=[self.data.widget, self.generator.widget, self.labeller.widget, self.preview])
+        self.tabs = w.Tab(children=[self.data.widget, w.VBox([self.generator.widget, self.more_generators.widget]),
+                                    self.labeller.widget, self.preview])
         self.tabs.titles = _TAB_TITLES
         self.tabs.add_class("dnb-tabs")
 
@@ -127,6 +133,8 @@ class Panel:
         self.results_card.add_class("dnb-results-card")  # a box of its own height, scrolled
         self._results_box = w.Accordion(children=[self.results_card], titles=("Results card (first rows)",))
         self._results_box.add_class("dnb-results-box")
+        self.win_rate_card = w.HTML()
+        self.win_rate_card.add_class("dnb-results-card")
 
         self.run_button.on_click(self._guarded(lambda _: self.run(), "Could not start the run"))
         self.stop_button.on_click(self._guarded(lambda _: self.stop(), "Could not stop the run"))
@@ -150,6 +158,7 @@ class Panel:
             w.HTML(panel_html.section_title("Result")),
             w.HBox([self._view.result_note], layout=gap()),
             self._results_box,
+            self.win_rate_card,
             self._export.widget,
         ])
         self.widget.add_class("dnb-panel")
@@ -189,7 +198,7 @@ class Panel:
 
     def _render_header(self) -> None:
         flow = [self.data.describe()]
-        for section in (self.generator, self.labeller):
+        for section in self.generator_sections() + [self.labeller]:
             task, model = section.describe()
             if task:
                 flow.append((task, model))
@@ -199,6 +208,19 @@ class Panel:
                                                                              failed=self._failed))
 
     # -- configuration --
+    def add_generator(self, **settings: Any) -> ModelSection:
+        """Add a generator below the first (the Generator tab's Add button) and return its section;
+        ``settings`` set its widgets (``backend="openai"``, ``temperature=1.2``, …). Each writes the
+        first one's "Answers per row"; ``remove_generator(section)`` takes it out again."""
+        return self.more_generators.add(**settings)
+
+    def remove_generator(self, section: ModelSection) -> None:
+        self.more_generators.remove(section)
+
+    def generator_sections(self) -> list[ModelSection]:
+        """The sections of every generator: the first, then the added ones."""
+        return [self.generator, *self.more_generators.sections]
+
     def _config_changed(self) -> None:
         if self._building:
             return
@@ -244,7 +266,9 @@ class Panel:
                 return None
             try:
                 frame, labels = self.data.run_frame()
-                generator = self.generator.build(self.cache.value)
+                first = self.generator.build(self.cache.value)
+                more = self.more_generators.build(self.cache.value)
+                generator = generators_of(first, more)
                 labeller = self.labeller.build(self.cache.value)
                 if generator is None and labeller is None:
                     raise ValueError("Turn on the generator, the labeller, or both (Generator and Labeller tabs)")
@@ -259,8 +283,8 @@ class Panel:
             self._idle.clear()
             self._run, self._pipeline, self._labels = run, pipeline, labels
             # LLMs built here (not copies of the pipeline's own, which share its client)
-            self._own_llms = [llm for llm, section in ((generator, self.generator), (labeller, self.labeller))
-                              if llm is not None and section.backend.value != choices.GIVEN]
+            self._own_llms = more + [llm for llm, section in ((first, self.generator), (labeller, self.labeller))
+                                     if llm is not None and section.backend.value != choices.GIVEN]
             self._run_number += 1
             self._failed = 0
             self._stop_requested_at = None
@@ -269,7 +293,7 @@ class Panel:
             self.stop_button.disabled = False
             self.stop_button.button_style = "warning"
             self.export_button.disabled = True
-            self.export_message.value = self.results_card.value = ""
+            self.export_message.value = self.results_card.value = self.win_rate_card.value = ""
             self._results_box.selected_index = None
             self._say("info", "")
             self._view.start(run, pipeline, labels)
@@ -335,6 +359,7 @@ class Panel:
             result = self.result
             self._view.finish(run, state, result)
             self.results_card.value = results_card(result)
+            self.win_rate_card.value = win_rate_card(result)
             self._results_box.selected_index = 0 if self.results_card.value else None
             end = outcome(state, result)
             self._failed = end.failed

@@ -178,4 +178,8 @@ def _table_columns(pipeline: Pipeline | None, frame: pd.DataFrame) -> list[tuple
     text = [c for c in dict.fromkeys(text) if c in frame.columns][:TABLE_TEXT_COLUMNS]
     ratings = [c for c in dict.fromkeys(ratings) if c in frame.columns][:TABLE_RATING_COLUMNS]
     labeller_text = [c for c in labeller_text if c in frame.columns and c not in text][:1]
-    return [(c, "text") for c in text] + [(c, "rating") for c in ratings] + [(c, "text") for c in labeller_text]
+    # With several generators, every answer is shown beside its model.
+    several = pipeline is not None and pipeline.generators is not None and pipeline.generators.several
+    answers = set(pipeline.generators.output_args_names) if several else set()
+    return ([(c, "answers" if c in answers else "text") for c in text] + [(c, "rating") for c in ratings]
+            + [(c, "text") for c in labeller_text])

@@ -50,14 +50,15 @@ class ModelSection:
         self._on_change = on_change
         self._typed_key: str | None = None
         self._remote_concurrency: int | None = None
-        self._kind = kind = "generator" if role == "generator" else "labeller"
+        # "generator 2", "generator 3", …: the panel's extra generators (their answers per row: the first's)
+        self._kind = kind = "generator" if role.startswith("generator") else "labeller"
         self._choices = choices.task_choices(kind)
         task_options = [(c.label, c.name) for c in self._choices]
         backend_options = [(label, value) for value, label in choices.BACKENDS]
         if given is not None:
             task_options.insert(0, (f"{given.task.name} (from the pipeline)", choices.GIVEN))
             backend_options.insert(0, ("Pipeline's LLM", choices.GIVEN))
-        title = "Generate answers" if role == "generator" else "Label the answers (AI feedback)"
+        title = "Generate answers" if kind == "generator" else "Label the answers (AI feedback)"
         self.enabled = w.Checkbox(value=enabled, description=title, indent=False,
                                   layout=w.Layout(width="auto", margin="0 0 6px 0"))
         self.task = w.Dropdown(options=task_options, value=task_options[0][1], description="Task", style=STYLE,
