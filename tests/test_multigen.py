@@ -286,6 +286,9 @@ def test_the_panel_adds_and_removes_generators_shows_each_answer_s_model_and_the
         assert result["generation_model"].tolist() == [["model-a", "model-b"]] * 6
         assert result["rating"].tolist() == [[5, 1]] * 6  # followed their answers through the shuffle
         assert panel.pipeline.generators.names == ("model-a", "model-b")
+        bars = panel.progress.generator_bars  # progress per generator, in place of the one generation bar
+        assert list(bars) == ["model-a", "model-b"] and [bar.value for bar, _ in bars.values()] == [6, 6]
+        assert "model-b" in unescape(bars["model-b"][1].value) and panel.progress._generation_row.layout.display == "none"
         table = unescape(panel.table.value)
         assert table.count('<span class="dnb-model">model-a</span> a careful') >= 1
         assert '<span class="dnb-model">model-b</span> nonsense' in table
@@ -294,3 +297,5 @@ def test_the_panel_adds_and_removes_generators_shows_each_answer_s_model_and_the
         panel.remove_generator(second)  # one generator again: no card
         panel.run() and panel.wait(timeout=60)
         assert panel.pipeline.generators.names == ("model-a",) and panel.win_rate_card.value == ""
+        assert panel.progress.generator_bars == {} and panel.progress._generation_row.layout.display == ""
+        assert len(panel.progress.widget.children) == 3  # the generation bar, the labelling bar, the numbers
