@@ -205,6 +205,8 @@ def test_the_estimate_card_and_text_say_the_same(server):
     assert text.startswith("Estimate 40 rows · ~$") and "seed=1" in text
     again = pipe.estimate(rows(40), sample=8, seed=1, num_generations=2, display_progress_bar=False)
     assert again.cost == est.cost and again.wall_seconds is None and "from the cache" in describe(again)
+    uncached = Pipeline(generator=pipe.generator.replace(cache=False)).estimate(rows(40), sample=8, display_progress_bar=False)
+    assert uncached.cost_to_go == uncached.cost and "pays for them again" in describe(uncached)
     with pytest.raises(InvalidArgument, match="sample=0"):
         pipe.estimate(rows(4), sample=0)
 

@@ -77,6 +77,9 @@ def test_two_models_answer_every_row_and_ratings_follow_their_answers_through_th
         state = pipe.last_run.state
         assert state.generators == ("model-a", "model-b")
         assert state.generated_by == {"model-a": len(QUESTIONS), "model-b": len(QUESTIONS)}
+        from distilabel_nb.display import describe
+
+        assert f"  model-b  {len(QUESTIONS)} / {len(QUESTIONS)}" in describe(state) and "· model-b" in state._repr_html_()
         # a re-run sends the same shuffled prompts: every answer comes from the cache
         calls = len(judge.history)
         again = pipe.generate(QUESTIONS, num_generations=2, display_progress_bar=False)
@@ -145,7 +148,7 @@ def test_one_generator_failing_a_row_is_counted_for_that_generator_and_the_row_i
         df = pipe.generate(QUESTIONS, display_progress_bar=False)
     state = pipe.last_run.state
     assert state.generation_failures_by == {"model-a": 0, "model-b": 1} and state.generation_failures == 1
-    assert "generation 2" in df.loc[3, "generation_error"] and df.loc[3, "labelling_error"].startswith("not labelled")
+    assert df.loc[3, "generation_error"].startswith("generation 2 (model-b): ") and df.loc[3, "labelling_error"].startswith("not labelled")
     assert df.loc[3, "generations"][0].startswith(GOOD)  # the other model's answer is kept
     assert df["labelling_error"].isna().sum() == len(QUESTIONS) - 1
 

@@ -48,6 +48,7 @@ def _run_body(state: RunState) -> str:
     bars = []
     if facts.generated is not None:
         bars.append(_progress("generated", facts.generated, facts.total_rows, facts.generation_failures))
+        bars += [_progress(f"· {name}", done, facts.total_rows, failed) for name, done, failed in facts.by_generator]
     if facts.labelled is not None:
         bars.append(_progress("labelled", facts.labelled, facts.total_rows, facts.labelling_failures))
     bars.append(_progress("rows done", facts.done, facts.total_rows, 0))
