@@ -38,14 +38,18 @@ LABELLING_COLUMNS = list(schema.LABELLING_PROVENANCE)
 STOP_SECONDS = 10
 
 
-def _joined_errors(outputs: Sequence[LLMOutput], label: str) -> str | None:
-    """One error text for a row: said once when every output failed the same way."""
+def _joined_errors(outputs: Sequence[LLMOutput], label: str, models: Sequence[str] | None = None) -> str | None:
+    """One error text for a row: said once when every output failed the same way.
+
+    With ``models`` (several generators), each failed answer is named with its model too.
+    """
     errors = [o.error for o in outputs if o.error]
     if not errors:
         return None
     if len(errors) == len(outputs) and len(set(errors)) == 1:
         return errors[0]
-    return "; ".join(f"{label} {i + 1}: {o.error}" for i, o in enumerate(outputs) if o.error)
+    named = [f" ({models[i]})" if models is not None and i < len(models) else "" for i in range(len(outputs))]
+    return "; ".join(f"{label} {i + 1}{named[i]}: {o.error}" for i, o in enumerate(outputs) if o.error)
 
 
 class Pipeline(HTMLRepr):
@@ -155,7 +159,7 @@ class Pipeline(HTMLRepr):
         }
         for name in self.generator.task.output_args_names:
             record[name] = [(o.parsed_output or {}).get(name) for o in outputs]
-        record["generation_error"] = _joined_errors(outputs, "generation")
+        record["generation_error"] = _joined_errors(outputs, "generation", models)
         return record
 
     def labelling_record(self, output: LLMOutput | None, order: Sequence[int] | None = None) -> dict[str, Any]:

@@ -77,6 +77,9 @@ def test_two_models_answer_every_row_and_ratings_follow_their_answers_through_th
         state = pipe.last_run.state
         assert state.generators == ("model-a", "model-b")
         assert state.generated_by == {"model-a": len(QUESTIONS), "model-b": len(QUESTIONS)}
+        from distilabel_nb.display import describe
+
+        assert f"  model-b  {len(QUESTIONS)} / {len(QUESTIONS)}" in describe(state) and "· model-b" in state._repr_html_()
         # a re-run sends the same shuffled prompts: every answer comes from the cache
         calls = len(judge.history)
         again = pipe.generate(QUESTIONS, num_generations=2, display_progress_bar=False)
@@ -145,7 +148,7 @@ def test_one_generator_failing_a_row_is_counted_for_that_generator_and_the_row_i
         df = pipe.generate(QUESTIONS, display_progress_bar=False)
     state = pipe.last_run.state
     assert state.generation_failures_by == {"model-a": 0, "model-b": 1} and state.generation_failures == 1
-    assert "generation 2" in df.loc[3, "generation_error"] and df.loc[3, "labelling_error"].startswith("not labelled")
+    assert df.loc[3, "generation_error"].startswith("generation 2 (model-b): ") and df.loc[3, "labelling_error"].startswith("not labelled")
     assert df.loc[3, "generations"][0].startswith(GOOD)  # the other model's answer is kept
     assert df["labelling_error"].isna().sum() == len(QUESTIONS) - 1
 
@@ -286,6 +289,9 @@ def test_the_panel_adds_and_removes_generators_shows_each_answer_s_model_and_the
         assert result["generation_model"].tolist() == [["model-a", "model-b"]] * 6
         assert result["rating"].tolist() == [[5, 1]] * 6  # followed their answers through the shuffle
         assert panel.pipeline.generators.names == ("model-a", "model-b")
+        bars = panel.progress.generator_bars  # progress per generator, in place of the one generation bar
+        assert list(bars) == ["model-a", "model-b"] and [bar.value for bar, _ in bars.values()] == [6, 6]
+        assert "model-b" in unescape(bars["model-b"][1].value) and panel.progress._generation_row.layout.display == "none"
         table = unescape(panel.table.value)
         assert table.count('<span class="dnb-model">model-a</span> a careful') >= 1
         assert '<span class="dnb-model">model-b</span> nonsense' in table
@@ -294,3 +300,5 @@ def test_the_panel_adds_and_removes_generators_shows_each_answer_s_model_and_the
         panel.remove_generator(second)  # one generator again: no card
         panel.run() and panel.wait(timeout=60)
         assert panel.pipeline.generators.names == ("model-a",) and panel.win_rate_card.value == ""
+        assert panel.progress.generator_bars == {} and panel.progress._generation_row.layout.display == ""
+        assert len(panel.progress.widget.children) == 3  # the generation bar, the labelling bar, the numbers

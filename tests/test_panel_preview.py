@@ -85,8 +85,6 @@ def test_defaults_make_preference_data():
     assert "×2" in _text(panel.header.value)
 
 
-
-
 def _rating_responder(body: dict, index: int) -> str:
     """The labeller (which asks for JSON) rates "answer 0" 5 and "answer 1" 2, in whatever order the
     panel's run shows them (it shuffles them); a plain answer for the generator."""

@@ -53,7 +53,7 @@ def _prompt_card(prompt: Prompt, previews: Sequence[FormatPreview]) -> str:
     chars = len(prompt.system_prompt) + len(prompt.formatted_prompt)
     lines = prompt.formatted_prompt.count("\n") + 1
     badges = [badge(f"{chars:,} chars"), badge(plural(lines, "line"))]
-    return card(Prompt, preview_line(prompt.formatted_prompt, 70) or "(empty)", badges=badges,
+    return card("Prompt", preview_line(prompt.formatted_prompt, 70) or "(empty)", badges=badges,
                  body=_prompt_body(prompt, previews), variant="prompt")
 
 
@@ -95,7 +95,7 @@ def task_card(task: Task) -> str:
         example = error_box(facts.example_error or "", "cannot render")
     example = section("Example prompt", example, "placeholder inputs in ‹ ›")
     body = grid(rows) + f'<div class="{cls("pair")}">{template}{example}</div>'
-    return card(Task, facts.name, badges=[_kind_badge(facts.kind)], sub=escape(facts.description),
+    return card("Task", facts.name, badges=[_kind_badge(facts.kind)], sub=escape(facts.description),
                  body=body, variant="task")
 
 
@@ -128,7 +128,7 @@ def llm_card(llm: LLM) -> str:
     example = error_box(facts.example_error, "cannot render") if facts.example_error else formatted(facts.example_sent)
     body = grid(rows) + section("Example request", details(muted("the task's example prompt, as this LLM sends it"), example))
     badges = [badge(facts.backend, "accent"), badge("local" if facts.location_kind == "local file" else facts.location_kind)]
-    return card(LLM, facts.model_name, badges=badges, sub=f"{escape(facts.class_name)} running {escape(task.name)}",
+    return card("LLM", facts.model_name, badges=badges, sub=f"{escape(facts.class_name)} running {escape(task.name)}",
                  body=body, variant="llm")
 
 

@@ -258,6 +258,11 @@ def answers_html(answers: Any, models: Any) -> str:
     return "".join(lines) or '<span class="dnb-none">—</span>'
 
 
+def generator_count(name: str, done: int, total: int, failed: int = 0, seconds: float | None = None) -> str:
+    """:func:`count` beside one generator's bar, its model's name first (a run with several generators)."""
+    return f'<span class="dnb-model">{escape(name)}</span> {count(done, total, failed, seconds)}'
+
+
 def stats(items: Sequence[tuple[str, str, bool]]) -> str:
     """The stats line: ``(value, label, is_bad)`` items."""
     return '<div class="dnb-stats">' + "".join(

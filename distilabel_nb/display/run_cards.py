@@ -48,6 +48,7 @@ def _run_body(state: RunState) -> str:
     bars = []
     if facts.generated is not None:
         bars.append(_progress("generated", facts.generated, facts.total_rows, facts.generation_failures))
+        bars += [_progress(f"· {name}", done, facts.total_rows, failed) for name, done, failed in facts.by_generator]
     if facts.labelled is not None:
         bars.append(_progress("labelled", facts.labelled, facts.total_rows, facts.labelling_failures))
     bars.append(_progress("rows done", facts.done, facts.total_rows, 0))
@@ -74,7 +75,7 @@ def _run_badges(state: RunState) -> list[str]:
 
 @render.register(RunState)
 def run_state_card(state: RunState) -> str:
-    return card(Run, f"{state.done} / {state.total_rows} rows", badges=_run_badges(state), body=_run_body(state), variant="run")
+    return card("Run", f"{state.done} / {state.total_rows} rows", badges=_run_badges(state), body=_run_body(state), variant="run")
 
 
 def _run_errors(run: Run) -> str:
@@ -88,7 +89,7 @@ def _run_errors(run: Run) -> str:
 @render.register(Run)
 def run_card(run: Run) -> str:
     state = run.state
-    return card(Run, f"{state.done} / {state.total_rows} rows", badges=_run_badges(state),
+    return card("Run", f"{state.done} / {state.total_rows} rows", badges=_run_badges(state),
                 body=_run_body(state) + _run_errors(run), variant="run")
 
 
@@ -103,5 +104,5 @@ def pipeline_card(pipeline: Pipeline) -> str:
     else:
         last = section("Last run", muted("not run yet: call pipeline.generate(dataset)"))
     llms = "".join(details(f'{span(role, "strong")} {muted(llm.model_name)}', render(llm)) for role, llm in pipeline.roles())
-    return card(Pipeline, " → ".join(steps), badges=badges, body=_flow(pipeline) + last + section("LLMs", llms),
+    return card("Pipeline", " → ".join(steps), badges=badges, body=_flow(pipeline) + last + section("LLMs", llms),
                 variant="pipeline")

@@ -66,6 +66,8 @@ class RunFacts:
     remaining: float | None
     error: str | None
     warnings: tuple[str, ...] = ()
+    #: With several generators: (name, rows answered, rows failed) for each.
+    by_generator: tuple[tuple[str, int, int], ...] = ()
 
 
 def run_facts(state: RunState) -> RunFacts:
@@ -83,6 +85,8 @@ def run_facts(state: RunState) -> RunFacts:
         remaining=None if state.is_over else state.remaining_seconds,
         error=state.error,
         warnings=tuple(state.warnings),
+        by_generator=tuple((name, int(state.generated_by.get(name, 0)), int(state.generation_failures_by.get(name, 0)))
+                           for name in state.generators),
     )
 
 

@@ -111,6 +111,8 @@ def _run_lines(state: RunState) -> list[tuple[str, str]]:
     pairs = []
     if facts.generated is not None:
         pairs.append(("generated", f"{facts.generated} / {facts.total_rows}" + (f" · {facts.generation_failures} failed" if facts.generation_failures else "")))
+        pairs += [(f"  {name}", f"{done} / {facts.total_rows}" + (f" · {failed} failed" if failed else ""))
+                  for name, done, failed in facts.by_generator]
     if facts.labelled is not None:
         pairs.append(("labelled", f"{facts.labelled} / {facts.total_rows}" + (f" · {facts.labelling_failures} failed" if facts.labelling_failures else "")))
     stats = f"{number(facts.tokens)} tokens · {duration(facts.elapsed)} · {facts.rows_per_second:.2f} rows/s"

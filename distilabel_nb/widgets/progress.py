@@ -106,10 +106,13 @@ def step_style(state: RunState, done: int, failures: int) -> str:
 class RunProgress:
     """Progress bars for generation and labelling, and a line of numbers.
 
+    With several generators, one bar per generator takes the place of the generation bar.
+
     Attributes:
         generation_bar, labelling_bar: ``ipywidgets.IntProgress`` (value = rows done).
         generation_count, labelling_count: ``"3 / 4"`` beside each bar, then the step's
             failures (amber) and, once the step is over, the time it took.
+        generator_bars: with several generators, ``{name: (bar, count)}``, one per generator.
         stats: rows/s, tokens, failures, elapsed and remaining time.
         widget: the ``VBox`` holding all of them.
     """
@@ -136,8 +139,20 @@ class RunProgress:
         self._labelling_row = w.HBox([self.labelling_bar, self.labelling_count],
                                      layout=w.Layout(align_items="center", grid_gap="10px"))
         self.widget = w.VBox([self._generation_row, self._labelling_row, self.stats])
+        self._bar = bar
+        self.generator_bars: dict[str, tuple[Any, Any]] = {}
         self._step_seconds: dict[str, float] = {}
         self.update(state)
+
+    def _per_generator(self, state: RunState) -> None:
+        """One bar per generator for a run with several (made when the run's generators change)."""
+        if tuple(self.generator_bars) == state.generators:
+            return
+        w = require_ipywidgets()
+        self.generator_bars = {name: (self._bar(f"Generator {i + 1}"), w.HTML()) for i, name in enumerate(state.generators)}
+        rows = [w.HBox(list(pair), layout=w.Layout(align_items="center", grid_gap="10px"))
+                for pair in self.generator_bars.values()]
+        self.widget.children = (self._generation_row, *rows, self._labelling_row, self.stats)
 
     def reset(self, state: RunState) -> None:
         """Show a new run from zero."""
@@ -146,6 +161,8 @@ class RunProgress:
             bar_widget.value = 0
             bar_widget.max = max(state.total_rows, 1)
         self._step_seconds = {}
+        self.generator_bars = {}
+        self.widget.children = (self._generation_row, self._labelling_row, self.stats)
         self.update(state)
 
     def update(self, state: RunState, elapsed: float | None = None) -> None:
@@ -161,7 +178,14 @@ class RunProgress:
             bar_widget.value = min(done, bar_widget.max)
             bar_widget.bar_style = step_style(state, done, failures)
             count_widget.value = panel_html.count(done, state.total_rows, failures, self._step_seconds.get(step))
-        self._generation_row.layout.display = "" if state.has_generator else "none"
+        self._per_generator(state)
+        for name, (bar_widget, count_widget) in self.generator_bars.items():
+            done, failures = state.generated_by.get(name, 0), state.generation_failures_by.get(name, 0)
+            bar_widget.max = max(state.total_rows, 1)
+            bar_widget.value = min(done, bar_widget.max)
+            bar_widget.bar_style = step_style(state, done, failures)
+            count_widget.value = panel_html.generator_count(name, done, state.total_rows, failures)
+        self._generation_row.layout.display = "" if state.has_generator and not state.generators else "none"
         self._labelling_row.layout.display = "" if state.has_labeller else "none"
         self.stats.value = panel_html.stats(ProgressFacts.of(state, elapsed).items(over=state.is_over))
 
