@@ -91,6 +91,9 @@ def test_prices_given_local_listed_or_unknown(server, model_path):
     given = OpenAILLM("writer", task, base_url="https://api.example.com/v1", api_key="x", price={"input": 1, "output": 3})
     assert price_of(given).price == Price(input=1, output=3) and price_of(given).source == "given"
     assert price_of(given.replace(max_new_tokens=8)).price == Price(input=1, output=3)
+    from distilabel_nb.display import describe, to_html
+
+    assert "$1 / $3 per M tokens in / out (given)" in describe(given) and "(given)" in to_html(given)
     assert price_of(OpenAILLM("writer", task, base_url=server.base_url)).price == Price(input=0, output=0)
     assert price_of(LlamaCppLLM(task, str(model_path))).price == Price(input=0, output=0)
     listed = price_of(OpenAILLM("gpt-4o-mini", task, api_key="sk-test"))
