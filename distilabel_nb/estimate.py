@@ -77,7 +77,7 @@ class Estimate(HTMLRepr):
         prompt_tokens: Forecast prompt tokens.
         completion_tokens: Forecast completion tokens.
         cost: Forecast dollars of the whole run, ``None`` when a price is unknown; ``cost_interval`` its 95% interval.
-        cost_to_go: What is left to pay: the sample's rows are in the cache.
+        cost_to_go: What is left to pay: the sample's rows are in the cache (all of ``cost`` with ``cache=False``).
         wall_seconds: Forecast wall time, ``None`` when the sample's calls all came from the cache.
         failures: Rows that failed in the sample (a :class:`~distilabel_nb.report.Share`).
         pairs: Rows that made a preference pair in the sample, ``None`` without a labeller.
@@ -203,10 +203,13 @@ def forecast(pipe: Pipeline, frame: pd.DataFrame, rows: int, *, seed: int = 0, m
     tokens, tokens_low, tokens_high = total_interval(prompt + completion, rows)
     costs = _row_costs(frame, steps, prices)
     cost = cost_interval = cost_to_go = None
+    cached = all(llm.cache is not None for llm in pipe.llms())
     if costs is not None:
         cost, low, high = total_interval(costs, rows)
-        cost_interval, cost_to_go = (low, high), cost * (rows - len(frame)) / rows
-    notes = [f"{len(frame)} of {rows:,} rows drawn at random (seed={seed}); their answers are cached, so the run pays for them once"]
+        cost_interval, cost_to_go = (low, high), cost * (rows - len(frame)) / rows if cached else cost
+    reuse = ("their answers are cached, so the run pays for them once" if cached
+             else "an LLM has cache=False, so the run pays for them again")
+    notes = [f"{len(frame)} of {rows:,} rows drawn at random (seed={seed}); {reuse}"]
     wall = _wall_seconds(frame, steps, rows)
     if wall is None:
         notes.append("no wall time: every call of the sample came from the cache (draw another sample with seed=)")

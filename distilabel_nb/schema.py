@@ -6,7 +6,8 @@ its outputs (``generations``, lists of ``num_generations``) and ``generation_err
 then the labeller's provenance (``labelling_model``, ``labelling_prompt``,
 ``raw_labelling_response``), its outputs (e.g. ``rating``, ``rationale``, lists aligned
 with ``generations``), ``labelling_order`` (the order the labeller saw the answers in,
-for a labeller of a list of answers) and ``labelling_error``.
+for a labeller of a list of answers) and ``labelling_error``; last, each step's usage
+(:data:`USAGE_COLUMNS`: tokens, cost, latency, cache hit).
 
 The pipeline attaches a :class:`ResultSchema` to the frame as plain data in
 ``df.attrs["distilabel_nb"]`` (it survives pickling and, with pandas >= 2.1, Parquet).

@@ -91,6 +91,9 @@ def test_prices_given_local_listed_or_unknown(server, model_path):
     given = OpenAILLM("writer", task, base_url="https://api.example.com/v1", api_key="x", price={"input": 1, "output": 3})
     assert price_of(given).price == Price(input=1, output=3) and price_of(given).source == "given"
     assert price_of(given.replace(max_new_tokens=8)).price == Price(input=1, output=3)
+    from distilabel_nb.display import describe, to_html
+
+    assert "$1 / $3 per M tokens in / out (given)" in describe(given) and "(given)" in to_html(given)
     assert price_of(OpenAILLM("writer", task, base_url=server.base_url)).price == Price(input=0, output=0)
     assert price_of(LlamaCppLLM(task, str(model_path))).price == Price(input=0, output=0)
     listed = price_of(OpenAILLM("gpt-4o-mini", task, api_key="sk-test"))
@@ -205,6 +208,8 @@ def test_the_estimate_card_and_text_say_the_same(server):
     assert text.startswith("Estimate 40 rows · ~$") and "seed=1" in text
     again = pipe.estimate(rows(40), sample=8, seed=1, num_generations=2, display_progress_bar=False)
     assert again.cost == est.cost and again.wall_seconds is None and "from the cache" in describe(again)
+    uncached = Pipeline(generator=pipe.generator.replace(cache=False)).estimate(rows(40), sample=8, display_progress_bar=False)
+    assert uncached.cost_to_go == uncached.cost and "pays for them again" in describe(uncached)
     with pytest.raises(InvalidArgument, match="sample=0"):
         pipe.estimate(rows(4), sample=0)
 

@@ -22,6 +22,7 @@ from jinja2 import Environment, nodes
 
 from distilabel_nb.display.readable import first_doc_line, human_bytes, safe_url, short_path
 from distilabel_nb.llms.base import LLM
+from distilabel_nb.pricing import price_of
 from distilabel_nb.prompt import FormattedPrompt, Prompt
 from distilabel_nb.tasks.base import Task
 
@@ -244,7 +245,7 @@ def llm_facts(llm: LLM) -> LLMFacts:
         prompt_format=fmt,
         max_concurrency=int(llm.max_concurrency),
         params=_param_rows(llm),
-        extras=[*own.settings, ("cache", cache)],
+        extras=[*own.settings, ("cache", cache), ("price", str(price_of(llm)))],
         task=llm.task,
     )
     prompt, error = example_prompt(llm.task)

@@ -1,4 +1,8 @@
-"""Tasks inside a Pipeline (scripted backends): columns line up, errors land in their rows."""
+"""Tasks inside a Pipeline (scripted backends): columns line up, errors land in their rows.
+
+The scripted judges here answer by position, so the runs keep the answers' order
+(``shuffle_before_labelling=False``); tests/test_multigen.py covers the shuffle.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ def test_evolutions_feed_the_complexity_scorer(scripted_llm):
     answers = iter(["New instruction: Add 2 and 3, then square the sum.", "Add 2 and 3, explaining each step."])
     generator = scripted_llm(EvolInstructTask(), respond=lambda prompt, i: next(answers))
     labeller = scripted_llm(ComplexityScorerTask(), respond=lambda prompt, i: "[1] Score: 3\n[2] Score: 2")
-    df = Pipeline(generator=generator, labeller=labeller).generate([{"input": "Add 2 and 3."}], num_generations=2, display_progress_bar=False)
+    df = Pipeline(generator=generator, labeller=labeller).generate([{"input": "Add 2 and 3."}], num_generations=2, display_progress_bar=False,
+        shuffle_before_labelling=False)  # the scripted judge answers by position
     row = df.iloc[0]
     assert row["instructions"] == ["Add 2 and 3, then square the sum.", "Add 2 and 3, explaining each step."]
     assert row["complexity_score"] == [3, 2] and row["labelling_error"] is None
@@ -40,7 +45,8 @@ def test_prometheus_takes_the_reference_answer_from_the_dataset(scripted_llm):
     labeller = scripted_llm(PrometheusTask(), respond=lambda prompt, i: "### Response 1\nFeedback: Right. [RESULT] 5\n### Response 2\nFeedback: Wrong. [RESULT] 1")
     pipe = Pipeline(generator=generator, labeller=labeller)
     assert pipe.required_columns() == ["input", "reference_answer"]
-    df = pipe.generate([{"input": "Capital of France?", "reference_answer": "Paris"}], num_generations=2, display_progress_bar=False)
+    df = pipe.generate([{"input": "Capital of France?", "reference_answer": "Paris"}], num_generations=2, display_progress_bar=False,
+        shuffle_before_labelling=False)  # the scripted judge answers by position
     assert df.iloc[0]["score"] == [5, 1] and df.iloc[0]["critique"] == ["Right.", "Wrong."]
     assert "###Reference answer (score 5)\nParis" in labeller.history[0][-1]["content"]
 
@@ -48,7 +54,8 @@ def test_prometheus_takes_the_reference_answer_from_the_dataset(scripted_llm):
 def test_a_partly_read_labelling_keeps_what_it_read(scripted_llm):
     generator = scripted_llm(TextGenerationTask(), respond=lambda prompt, i: f"answer {i}")
     labeller = scripted_llm(JudgeLMTask(), respond=lambda prompt, i: "8\nOnly one score, sorry.")
-    df = Pipeline(generator=generator, labeller=labeller).generate([{"input": "Q?"}], num_generations=2, display_progress_bar=False)
+    df = Pipeline(generator=generator, labeller=labeller).generate([{"input": "Q?"}], num_generations=2, display_progress_bar=False,
+        shuffle_before_labelling=False)  # the scripted judge answers by position
     row = df.iloc[0]
     assert row["rating"] == [8.0, None] and row["rationale"] == "Only one score, sorry."
     assert "assistant 2: no score found" in row["labelling_error"]
@@ -63,7 +70,8 @@ def test_structured_ultrafeedback_sends_its_schema(scripted_llm):
             return await super()._complete(prompt, num_generations, schema)
 
     labeller = Recording(UltraFeedbackTask(structured=True), respond=lambda prompt, i: '{"ratings": [{"rationale": "ok", "rating": 4}, {"rationale": "no", "rating": 2}]}')
-    df = Pipeline(labeller=labeller).generate([{"input": "Q?", "generations": ["a", "b"]}], display_progress_bar=False)
+    df = Pipeline(labeller=labeller).generate([{"input": "Q?", "generations": ["a", "b"]}], display_progress_bar=False,
+        shuffle_before_labelling=False)  # the scripted judge answers by position
     assert df.iloc[0]["rating"] == [4, 2]
     assert schemas[0]["properties"]["ratings"]["minItems"] == 2
 
@@ -80,5 +88,6 @@ def test_self_instruct_and_custom_tasks_in_a_pipeline(scripted_llm):
 def test_ultrajudge_areas_column(scripted_llm):
     judge = UltraJudgeTask(areas=["Accuracy"])
     labeller = scripted_llm(judge, respond=lambda prompt, i: "### Assistant 1\nAccuracy - 9\nRight.\n### Assistant 2\nAccuracy - 2\nWrong.\nFinal scores: 9 2")
-    df = Pipeline(labeller=labeller).generate([{"input": "Q?", "generations": ["a", "b"]}], display_progress_bar=False)
+    df = Pipeline(labeller=labeller).generate([{"input": "Q?", "generations": ["a", "b"]}], display_progress_bar=False,
+        shuffle_before_labelling=False)  # the scripted judge answers by position
     assert df.iloc[0]["areas"] == [{"Accuracy": {"rating": 9.0, "rationale": "Right."}}, {"Accuracy": {"rating": 2.0, "rationale": "Wrong."}}]
