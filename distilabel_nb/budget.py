@@ -97,8 +97,8 @@ class Meter:
         for llm in llms:
             info = self.price(llm)
             if self.max_cost is not None and not info.known:
-                raise InvalidArgument(f"max_cost= needs the price of {llm.model_name!r}, which is {info}. Pass "
-                                      "price={'input': …, 'output': …} (dollars per million tokens) to the LLM, or use max_tokens=")
+                raise InvalidArgument(f"max_cost= needs the price of {llm.model_name!r}, which is unknown: {info.source} "
+                                      "(dollars per million tokens), or keep a budget in tokens with max_tokens=")
 
     def _reserve(self, llm: LLM, call: PreparedCall) -> _Reservation | None:
         missing = sum(answer is None for answer in call.answers)

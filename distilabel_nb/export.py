@@ -27,9 +27,6 @@ How pairs are picked, and how ties are handled:
 
 Example:
     >>> import pandas as pd
-
-from distilabel_nb import schema
-from distilabel_nb.cells import as_list
     >>> df = pd.DataFrame({"input": ["2+2?"], "generations": [["4", "5", "four"]],
     ...                    "rating": [[5, 1, 5]]})
     >>> to_preference_pairs(df)[["prompt", "chosen", "rejected", "chosen_rating", "rejected_rating"]].to_dict("records")
