@@ -273,6 +273,10 @@ def test_the_results_card_shows_a_cut_answer():
         df = Pipeline(generator=llm_on(server, max_new_tokens=4)).generate(rows(1), display_progress_bar=False)
     view = show_results(df)
     assert "cut at max_new_tokens" in to_html(view) and "cut at max_new_tokens" in describe(view)
+    with StubServer(model="m", latency=0, responder=cut) as server:
+        (output,) = llm_on(server, max_new_tokens=4).generate(rows(1))[0]
+    assert output.finish_reason == "length"
+    assert "cut at max_new_tokens" in to_html(output) and "cut at max_new_tokens" in describe(output)
 
 
 # -- 14. checksums --
