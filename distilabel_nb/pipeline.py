@@ -368,7 +368,8 @@ class Pipeline(HTMLRepr):
         """
         from distilabel_nb.widgets.panel import Panel
 
-        return Panel(dataset, generator=self.generator, labeller=self.labeller)
+        several = self.generators is not None and self.generators.several
+        return Panel(dataset, generator=list(self.generators) if several else self.generator, labeller=self.labeller)
 
     def __repr__(self) -> str:
         generator = list(self.generators) if self.generators is not None and self.generators.several else self.generator

@@ -302,3 +302,16 @@ def test_the_panel_adds_and_removes_generators_shows_each_answer_s_model_and_the
         assert panel.pipeline.generators.names == ("model-a",) and panel.win_rate_card.value == ""
         assert panel.progress.generator_bars == {} and panel.progress._generation_row.layout.display == ""
         assert len(panel.progress.widget.children) == 3  # the generation bar, the labelling bar, the numbers
+
+
+def test_a_pipeline_with_several_generators_opens_a_panel_with_each_of_them():
+    a = ScriptedLLM(TextGenerationTask(), lambda p, i: "a", name="a", cache=False)
+    b = ScriptedLLM(TextGenerationTask(), lambda p, i: "b", name="b", cache=False)
+    panel = Pipeline(generator=[a, b]).panel(pd.DataFrame({"input": ["q1", "q2"]}))
+    sections = panel.generator_sections()
+    assert [s.given for s in sections] == [a, b] and sections[1].backend.value == "given"
+    panel.labeller.enabled.value = False
+    assert panel.run() is not None, panel.message.value
+    result = panel.wait(timeout=30)
+    assert result["generation_model"].tolist() == [["a", "a", "b", "b"]] * 2 and panel.pipeline.generators.names == ("a", "b")
+    assert panel._own_llms == []  # a pipeline's own LLMs keep their clients

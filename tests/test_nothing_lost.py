@@ -273,6 +273,10 @@ def test_the_results_card_shows_a_cut_answer():
         df = Pipeline(generator=llm_on(server, max_new_tokens=4)).generate(rows(1), display_progress_bar=False)
     view = show_results(df)
     assert "cut at max_new_tokens" in to_html(view) and "cut at max_new_tokens" in describe(view)
+    with StubServer(model="m", latency=0, responder=cut) as server:
+        (output,) = llm_on(server, max_new_tokens=4).generate(rows(1))[0]
+    assert output.finish_reason == "length"
+    assert "cut at max_new_tokens" in to_html(output) and "cut at max_new_tokens" in describe(output)
 
 
 # -- 14. checksums --
@@ -310,8 +314,10 @@ def test_a_file_where_the_cache_folder_should_be_is_a_clear_error(tmp_path, monk
 
     (tmp_path / "blocker").write_text("a file")
     monkeypatch.setenv("DISTILABEL_NB_CACHE_DIR", str(tmp_path / "blocker"))
-    with pytest.raises(CacheUnavailable, match=r"cannot be made: a file is in the way\. Fix: .*DISTILABEL_NB_CACHE_DIR.*cache=False"):
+    with pytest.raises(CacheUnavailable, match=r"cannot be made: a file is in the way\. Fix: .*DISTILABEL_NB_CACHE_DIR.*cache=False") as info:
         OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1")
+    ours = [f for f in __import__("traceback").extract_tb(info.value.__traceback__) if "distilabel_nb" in f.filename]
+    assert len(ours) <= 2, [f.name for f in ours]
     with pytest.raises(CacheUnavailable, match="is a folder"):
         CallCache(tmp_path)
 

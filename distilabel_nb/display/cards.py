@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from distilabel_nb import schema
+from distilabel_nb.schema import TRUNCATED
 from distilabel_nb.cells import number, plain
 from distilabel_nb.display.facts import FormatPreview, formatted_as_text, llm_facts, prompt_formats, task_facts
 from distilabel_nb.display.html import render
@@ -151,6 +152,8 @@ def output_card(output: LLMOutput) -> str:
     if usage:
         badges.append(badge(f"{number(usage.get('prompt_tokens', 0))} + {number(usage.get('completion_tokens', 0))} tokens",
                             title="prompt + completion tokens"))
+    if output.finish_reason == TRUNCATED:
+        badges.append(badge("cut at max_new_tokens", "warn", title="finish_reason 'length': the answer is not whole"))
     body = error_box(output.error, f"{output.error_kind or 'error'} error") if output.error else ""
     scales = _output_scales(output)
     if output.parsed_output:

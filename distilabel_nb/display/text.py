@@ -16,6 +16,7 @@ from distilabel_nb.display.facts import formatted_as_text, llm_facts, prompt_for
 from distilabel_nb.display.plaintext import INDENT, clip, describe, indented, io_text, one_line, rows, value_text
 from distilabel_nb.display.readable import plural
 from distilabel_nb.display.results import ResultsView
+from distilabel_nb.schema import TRUNCATED
 from distilabel_nb.display.run_facts import pipeline_flow, run_errors, run_facts
 from distilabel_nb.display.views import PromptView
 from distilabel_nb.llms.base import LLM, LLMOutput
@@ -95,6 +96,8 @@ def describe_output(output: LLMOutput) -> str:
     status = "ok" if output.ok else f"{output.error_kind or 'error'} error"
     usage = output.usage or {}
     tokens = f" · {number(usage.get('prompt_tokens', 0))} + {number(usage.get('completion_tokens', 0))} tokens" if usage else ""
+    if output.finish_reason == TRUNCATED:
+        tokens += " · cut at max_new_tokens"
     pairs = []
     if output.error:
         pairs.append(("error", output.error))

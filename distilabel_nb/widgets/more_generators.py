@@ -25,6 +25,7 @@ from distilabel_nb.display import panel_html
 from distilabel_nb.display.html import to_html
 from distilabel_nb.llms.base import LLM
 from distilabel_nb.win_rates import compare_models
+from distilabel_nb.widgets import choices
 from distilabel_nb.widgets.progress import require_ipywidgets
 from distilabel_nb.widgets.sections import ModelSection
 
@@ -47,6 +48,7 @@ class MoreGenerators:
         self._on_change = on_change
         self.sections: list[ModelSection] = []
         self._rows: list[Any] = []
+        self._built: list[tuple[LLM, ModelSection]] = []
         self.add_button = w.Button(description="Add generator", icon="plus",
                                    tooltip="Another model answers every row too; the judge compares their answers",
                                    layout=w.Layout(width="160px", margin="10px 0 0 0"))
@@ -54,15 +56,16 @@ class MoreGenerators:
         self._list = w.VBox([])
         self.widget = w.VBox([self._list, self.add_button])
 
-    def add(self, **settings: Any) -> ModelSection:
-        """Add a generator (the bundled model by default); ``settings`` set its widgets, e.g. ``temperature=1.2``.
+    def add(self, given: LLM | None = None, **settings: Any) -> ModelSection:
+        """Add a generator (the bundled model by default, or ``given``: a pipeline's own LLM);
+        ``settings`` set its widgets, e.g. ``temperature=1.2``.
 
         Raises:
             ValueError: for a setting the section has no widget for.
         """
         w = self._w
         number = len(self.sections) + 2
-        section = ModelSection(f"generator {number}", None, self._on_change, max_new_tokens=256)
+        section = ModelSection(f"generator {number}", given, self._on_change, max_new_tokens=256)
         for name, value in settings.items():
             control = getattr(section, name, None)
             if control is None or not hasattr(control, "value"):
@@ -92,7 +95,12 @@ class MoreGenerators:
 
     def build(self, cache: bool | str = True) -> list[LLM]:
         """The LLMs of the extra generators that are on."""
-        return [llm for llm in (section.build(cache) for section in self.sections) if llm is not None]
+        self._built = [(llm, section) for llm, section in ((s.build(cache), s) for s in self.sections) if llm is not None]
+        return [llm for llm, _ in self._built]
+
+    def own(self) -> list[LLM]:
+        """The LLMs of the last :meth:`build` that the panel made, not a pipeline's own (it closes their clients)."""
+        return [llm for llm, section in self._built if section.backend.value != choices.GIVEN]
 
 
 def generators_of(first: LLM | None, more: list[LLM]) -> LLM | list[LLM] | None:

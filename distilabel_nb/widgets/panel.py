@@ -81,7 +81,9 @@ class Panel:
         'question'
     """
 
-    def __init__(self, dataset: Any = None, *, generator: LLM | None = None, labeller: LLM | None = None):
+    def __init__(self, dataset: Any = None, *, generator: LLM | list[LLM] | None = None, labeller: LLM | None = None):
+        given = list(generator) if isinstance(generator, (list, tuple)) else [generator] if generator is not None else []
+        generator = given[0] if given else None  # the others: under it, from more_generators
         w = require_ipywidgets()
         self._lock = threading.RLock()
         self._run: Run | None = None
@@ -108,6 +110,8 @@ class Panel:
                                      enabled=labeller is not None or not both_given, max_new_tokens=512,
                                      temperature=0.0)
         self.more_generators = MoreGenerators(self._config_changed)
+        for llm in given[1:]:  # a pipeline's other generators, each as "Pipeline's LLM"
+            self.more_generators.add(llm)
         self.preview = w.HTML()
         self.tabs = w.Tab(children=[self.data.widget, w.VBox([self.generator.widget, self.more_generators.widget]),
                                     self.labeller.widget, self.preview])
@@ -209,12 +213,11 @@ class Panel:
 
     # -- configuration --
     def add_generator(self, **settings: Any) -> ModelSection:
-        """Add a generator below the first (the Generator tab's Add button) and return its section;
-        ``settings`` set its widgets (``backend="openai"``, ``temperature=1.2``, …). Each writes the
-        first one's "Answers per row"; ``remove_generator(section)`` takes it out again."""
+        """Add a generator under the first (the tab's Add button), its widgets set from ``settings``
+        (``temperature=1.2``, …), and return its section; each writes the first's "Answers per row"."""
         return self.more_generators.add(**settings)
 
-    def remove_generator(self, section: ModelSection) -> None:
+    def remove_generator(self, section: ModelSection) -> None:  # the added section's Remove button
         self.more_generators.remove(section)
 
     def generator_sections(self) -> list[ModelSection]:
@@ -283,8 +286,8 @@ class Panel:
             self._idle.clear()
             self._run, self._pipeline, self._labels = run, pipeline, labels
             # LLMs built here (not copies of the pipeline's own, which share its client)
-            self._own_llms = more + [llm for llm, section in ((first, self.generator), (labeller, self.labeller))
-                                     if llm is not None and section.backend.value != choices.GIVEN]
+            self._own_llms = self.more_generators.own() + [llm for llm, section in ((first, self.generator), (
+                labeller, self.labeller)) if llm is not None and section.backend.value != choices.GIVEN]
             self._run_number += 1
             self._failed = 0
             self._stop_requested_at = None
