@@ -141,6 +141,20 @@ def test_the_budget_stops_within_the_calls_in_flight_and_a_larger_one_goes_on(se
     assert more["generation_cached"].sum() == sent
 
 
+def test_a_server_that_reports_no_usage_costs_unknown_and_the_budget_counts_each_call_at_most():
+    with StubServer(model="writer", latency=0.002, usage=lambda body, contents: (0, 0)) as server:
+        pipe = stub_pipe(server, judge=False, concurrency=2, max_new_tokens=100)
+        df = pipe.generate(rows(4), display_progress_bar=False)
+        assert df["generation_error"].isna().all() and df["generation_cost"].isna().all()  # paid, but not $0
+        assert pipe.last_run.state.cost is None
+        budget = 0.01
+        capped = pipe.generate(rows(60, start=10), max_cost=budget, display_progress_bar=False)
+        sent = server.request_count - 4
+    # each call is counted at its reservation, at least its max_new_tokens at the output price
+    assert 0 < sent <= budget // dollars(0, 100, WRITER_PRICE)
+    assert capped["generation_error"].fillna("").str.startswith("not sent: the run's budget").sum() == 60 - sent
+
+
 def test_a_token_budget_and_bad_budgets(server):
     pipe = stub_pipe(server, judge=False, concurrency=2, max_new_tokens=50)
     df = pipe.generate(rows(30), max_tokens=1_500, display_progress_bar=False)
