@@ -4,8 +4,10 @@
 the meter reserves what it could use at most: its prompt's tokens (estimated from the
 prompt's length at the most tokens per character seen in the run, at least one token per
 :data:`CHARS_PER_TOKEN` characters, and :data:`MESSAGE_TOKENS` for each message's
-framing) plus ``max_new_tokens`` for each answer, priced at the LLM's price. A call is sent only when what was spent, plus the reservations of the calls
-in flight, plus its own stays within the budget. Calls in flight finish; once one call
+framing) plus ``max_new_tokens`` for each answer, priced at the LLM's price. A call is
+sent only when what was spent, plus the reservations of the calls in flight, plus its own
+stays within the budget (a call answered without the server reporting its usage counts
+as its reservation). Calls in flight finish; once one call
 is refused, every later one is too (the run ends the same way each time), and its row
 gets :data:`BUDGET_ERROR` as its error rather than an exception. The answers that were
 paid for are cached: a later run with a larger budget takes them from the cache and
@@ -124,14 +126,16 @@ class Meter:
         fresh = [o for o in outputs if not o.cached]
         prompt = sum(int(o.usage.get("prompt_tokens", 0) or 0) for o in fresh)
         completion = sum(int(o.usage.get("completion_tokens", 0) or 0) for o in fresh)
-        cost = self.price(llm).cost(prompt, completion) or 0.0
+        cost, tokens = self.price(llm).cost(prompt, completion) or 0.0, prompt + completion
+        if reservation is not None and not prompt and any(o.raw_output is not None for o in fresh):
+            cost, tokens = reservation.cost, reservation.tokens  # answered without its usage: counted at the most it could be
         chars = _prompt_chars(call)
         with self._lock:
             if reservation is not None:
                 self._reserved_cost -= reservation.cost
                 self._reserved_tokens -= reservation.tokens
             self.spent_cost += cost
-            self.spent_tokens += prompt + completion
+            self.spent_tokens += tokens
             if chars and prompt:
                 seen = self._tokens_per_char.get(id(llm), 1 / CHARS_PER_TOKEN)
                 self._tokens_per_char[id(llm)] = max(seen, prompt / chars)

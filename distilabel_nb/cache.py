@@ -243,17 +243,22 @@ class CallCache:
             usage_json = json.dumps(usage)
             rows.append((key, answer, usage_json, now, finish, checksum(answer, usage_json, finish)))
         sql = "INSERT OR REPLACE INTO calls (key, answer, usage, created, finish, checksum) VALUES (?, ?, ?, ?, ?, ?)"
-        if len(rows) == 1:
+        # The answers and the end of this process's claims on them, in one transaction (one commit).
+        claimed = [(key, self.claims.owner) for key in entries if key in self.claims.held]
+        if len(rows) == 1 and not claimed:
             self._db.execute(sql, rows[0])
             return
-        self._db.execute("BEGIN IMMEDIATE")  # many answers: one transaction
+        self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.executemany(sql, rows)
+            if claimed:
+                self._db.executemany("DELETE FROM claims WHERE key = ? AND owner = ?", claimed)
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
+        self.claims.held.difference_update(key for key, _ in claimed)
 
     def store(self, key: str, answer: str, usage: dict[str, int], finish: str | None = None) -> bool:
         """Store an answer without ever raising; ``False`` when it could not be written yet.

@@ -49,7 +49,7 @@ def total_interval(values: np.ndarray, population: int, level: float = LEVEL) ->
     Example:
         >>> total, low, high = total_interval(np.array([1.0, 2.0, 3.0, 2.0]), 100)
         >>> total, round(low), round(high)
-        (200.0, 139, 261)
+        (200.0, 72, 328)
     """
     from scipy import stats
 
@@ -78,6 +78,7 @@ class Estimate(HTMLRepr):
         completion_tokens: Forecast completion tokens.
         cost: Forecast dollars of the whole run, ``None`` when a price is unknown; ``cost_interval`` its 95% interval.
         cost_to_go: What is left to pay: the sample's rows are in the cache (all of ``cost`` with ``cache=False``).
+        sample_cached: Whether the sample's answers are cached for the real run (every LLM has a cache).
         wall_seconds: Forecast wall time, ``None`` when the sample's calls all came from the cache.
         failures: Rows that failed in the sample (a :class:`~distilabel_nb.report.Share`).
         pairs: Rows that made a preference pair in the sample, ``None`` without a labeller.
@@ -103,6 +104,7 @@ class Estimate(HTMLRepr):
     usable_pairs: float | None
     pairs_interval: tuple[float, float] | None
     min_margin: float
+    sample_cached: bool = True
     prices: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
@@ -183,11 +185,17 @@ def estimate(pipe: Pipeline, dataset: Any, sample: int = 20, *, seed: int = 0, n
     """Run a seeded random sample of ``dataset`` and forecast the whole run; see :meth:`Pipeline.estimate`."""
     if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
         raise InvalidArgument(f"Invalid sample={sample!r}: pass an int >= 1 (the rows to run; 20 to 50 is usual)")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidArgument(f"Invalid seed={seed!r}: pass an int >= 0 (it draws the sample; another seed, another sample)")
+    if isinstance(min_margin, bool) or not isinstance(min_margin, (int, float)) or not min_margin >= 0:
+        raise InvalidArgument(f"Invalid min_margin={min_margin!r}: pass a number >= 0 (the smallest rating difference "
+                              "that makes a preference pair)")
     required = pipe.required_columns()
     records, columns, labels = dataset_records(dataset, required[0] if required else "input")
-    pipe.check_columns(columns)
     if not records:
-        raise InvalidArgument("The dataset has no rows: there is nothing to estimate")
+        raise InvalidArgument("The dataset has no rows, so there is nothing to sample: pass the dataset the real run "
+                              f"will take, e.g. pd.DataFrame({{{(required or ['input'])[0]!r}: [...]}})")
+    pipe.check_columns(columns)
     chosen = np.sort(np.random.default_rng(seed).choice(len(records), size=min(sample, len(records)), replace=False))
     subset = pd.DataFrame([records[i] for i in chosen], index=[labels[i] for i in chosen], columns=columns)
     frame = pipe.generate(subset, num_generations=num_generations, display_progress_bar=display_progress_bar)
@@ -223,5 +231,6 @@ def forecast(pipe: Pipeline, frame: pd.DataFrame, rows: int, *, seed: int = 0, m
         prompt_tokens=float(prompt.mean()) * rows, completion_tokens=float(completion.mean()) * rows,
         cost=cost, cost_interval=cost_interval, cost_to_go=cost_to_go, wall_seconds=wall,
         failures=Share(_failed(frame), len(frame)), pairs=pairs, usable_pairs=usable, pairs_interval=pairs_interval,
-        min_margin=min_margin, prices={step: str(prices[step]) for step, _ in steps}, notes=tuple(notes), frame=frame,
+        min_margin=min_margin, sample_cached=cached, prices={step: str(prices[step]) for step, _ in steps},
+        notes=tuple(notes), frame=frame,
     )

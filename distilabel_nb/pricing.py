@@ -41,8 +41,8 @@ class Price(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    input: float = Field(ge=0, description="dollars per million prompt tokens")
-    output: float = Field(ge=0, description="dollars per million completion tokens")
+    input: float = Field(ge=0, allow_inf_nan=False, strict=True, description="dollars per million prompt tokens")
+    output: float = Field(ge=0, allow_inf_nan=False, strict=True, description="dollars per million completion tokens")
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         """Dollars for that many tokens."""

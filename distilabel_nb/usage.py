@@ -4,7 +4,9 @@ Every backend reports its tokens on each answer (``LLMOutput.usage``: an OpenAI-
 server's ``usage``, the local engine's and llama.cpp's counts). A step's usage adds up its
 answers; its cost prices the answers that were sent in this run (an answer from the cache
 costs 0) with the LLM's price (:mod:`distilabel_nb.pricing`), or is ``None`` when that
-price is unknown. The per-row columns are named in :mod:`distilabel_nb.schema`.
+price is unknown, or when a priced call came back without the server reporting its usage
+(no prompt tokens: it was paid for, but how much is not known). The per-row columns are
+named in :mod:`distilabel_nb.schema`.
 
 Example:
     >>> from distilabel_nb.llms.base import LLMOutput
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from distilabel_nb import schema
+from distilabel_nb.pricing import FREE
 
 if TYPE_CHECKING:
     from distilabel_nb.llms.base import LLMOutput
@@ -61,6 +64,8 @@ class StepUsage:
         billed_prompt, billed_completion = _tokens(fresh, "prompt_tokens"), _tokens(fresh, "completion_tokens")
         sent = any(o.raw_output is not None for o in fresh)  # a failed call has no answer to pay for
         cost = price.cost(billed_prompt, billed_completion) if sent else 0.0
+        if sent and not billed_prompt and price.price != FREE:
+            cost = None  # answered, but the server reported no usage: a priced call's cost is not known
         return cls(_tokens(outputs, "prompt_tokens"), _tokens(outputs, "completion_tokens"), cost, latency_s,
                    bool(outputs) and not fresh, billed_prompt, billed_completion)
 

@@ -101,8 +101,11 @@ def test_prices_given_local_listed_or_unknown(server, model_path):
     unknown = price_of(OpenAILLM("our-own-finetune-7", task, base_url="https://api.example.com/v1", api_key="x"))
     assert not unknown.known and unknown.cost(10, 10) is None and "price=" in str(unknown)
     assert not listed_price("no-such-model-anywhere").known
-    with pytest.raises(ValueError, match=r"price=.*'input'"):
-        OpenAILLM("writer", task, base_url=server.base_url, price={"input": -1, "output": 2})
+    for bad in ({"input": -1, "output": 2}, {"input": math.inf, "output": 2}, {"input": "1", "output": 2}, 0.5,
+                {"in": 1, "output": 2}):
+        with pytest.raises(ValueError, match=r"price=.*allowed: None or \{'input': dollars") as raised:
+            OpenAILLM("writer", task, base_url=server.base_url, price=bad)
+        assert "unknown parameter" not in str(raised.value)
 
 
 def test_an_unknown_price_is_shown_as_unknown_not_as_zero(server, monkeypatch):
@@ -138,15 +141,34 @@ def test_the_budget_stops_within_the_calls_in_flight_and_a_larger_one_goes_on(se
     assert more["generation_cached"].sum() == sent
 
 
+def test_a_server_that_reports_no_usage_costs_unknown_and_the_budget_counts_each_call_at_most():
+    with StubServer(model="writer", latency=0.002, usage=lambda body, contents: (0, 0)) as server:
+        pipe = stub_pipe(server, judge=False, concurrency=2, max_new_tokens=100)
+        df = pipe.generate(rows(4), display_progress_bar=False)
+        assert df["generation_error"].isna().all() and df["generation_cost"].isna().all()  # paid, but not $0
+        assert pipe.last_run.state.cost is None
+        budget = 0.01
+        capped = pipe.generate(rows(60, start=10), max_cost=budget, display_progress_bar=False)
+        sent = server.request_count - 4
+    # each call is counted at its reservation, at least its max_new_tokens at the output price
+    assert 0 < sent <= budget // dollars(0, 100, WRITER_PRICE)
+    assert capped["generation_error"].fillna("").str.startswith("not sent: the run's budget").sum() == 60 - sent
+
+
 def test_a_token_budget_and_bad_budgets(server):
     pipe = stub_pipe(server, judge=False, concurrency=2, max_new_tokens=50)
     df = pipe.generate(rows(30), max_tokens=1_500, display_progress_bar=False)
     state = pipe.last_run.state
     assert state.prompt_tokens + state.completion_tokens <= 1_500 and 0 < server.request_count < 30
     assert df["generation_error"].notna().sum() == 30 - server.request_count
-    for bad in (0, -1, "10", True):
-        with pytest.raises(InvalidArgument, match="max_cost"):
+    sent = server.request_count
+    for bad in (0, -1, "10", True, math.nan, math.inf):  # NaN would never stop the run
+        with pytest.raises(InvalidArgument, match=r"Invalid max_cost=.*: pass a number > 0 \(the dollars"):
             pipe.generate(rows(2), max_cost=bad, display_progress_bar=False)
+    for bad in (0, 1.5, "10", math.nan):
+        with pytest.raises(InvalidArgument, match=r"Invalid max_tokens=.*: pass None or an int >= 1 \(the tokens"):
+            pipe.generate(rows(2), max_tokens=bad, display_progress_bar=False)
+    assert server.request_count == sent  # refused before any call
 
 
 def test_the_forecast_of_a_sample_covers_the_full_run():
@@ -161,6 +183,11 @@ def test_the_forecast_of_a_sample_covers_the_full_run():
         full = pipe.generate(dataset, num_generations=2, display_progress_bar=False)
         answered = est.frame.loc[est.frame["generation_error"].isna(), "input"]
         assert len(answered) > 20 and all(server.prompt_counts[q] == 1 for q in answered)  # the sample came from the cache
+        # the labeller's too: over the sample and the run, one judge call per row with answers (a row's answers are
+        # shown in the same order in both, so the judge's prompt is the same)
+        questions = set(dataset["input"])
+        judge_calls = sum(n for prompt, n in server.prompt_counts.items() if prompt not in questions)
+        assert judge_calls == full["generation_error"].isna().sum()
     priced = {"generation": WRITER_PRICE, "labelling": JUDGE_PRICE}
     full_cost = sum(dollars(full[f"{step}_prompt_tokens"].sum(), full[f"{step}_completion_tokens"].sum(), price)
                     for step, price in priced.items())
@@ -210,8 +237,31 @@ def test_the_estimate_card_and_text_say_the_same(server):
     assert again.cost == est.cost and again.wall_seconds is None and "from the cache" in describe(again)
     uncached = Pipeline(generator=pipe.generator.replace(cache=False)).estimate(rows(40), sample=8, display_progress_bar=False)
     assert uncached.cost_to_go == uncached.cost and "pays for them again" in describe(uncached)
-    with pytest.raises(InvalidArgument, match="sample=0"):
-        pipe.estimate(rows(4), sample=0)
+    assert "(the sample is not cached: it is paid again)" in describe(uncached) and "(the sample is cached)" in text
+    whole = Pipeline(generator=pipe.generator.replace(cache=False)).estimate(rows(4), sample=8, display_progress_bar=False)
+    assert whole.sample == whole.rows == 4 and "(the sample is not cached" in describe(whole)
+
+
+def test_bad_estimate_arguments_are_refused_before_any_call(server):
+    pipe = stub_pipe(server)
+    refused = [
+        (dict(sample=0), r"Invalid sample=0: pass an int >= 1"),
+        (dict(sample="20"), r"Invalid sample='20': pass an int >= 1"),
+        (dict(seed=-1), r"Invalid seed=-1: pass an int >= 0"),
+        (dict(seed="x"), r"Invalid seed='x': pass an int >= 0"),
+        (dict(min_margin=-1), r"Invalid min_margin=-1: pass a number >= 0"),
+        (dict(min_margin="1"), r"Invalid min_margin='1': pass a number >= 0"),
+        (dict(num_generations=0), r"Invalid num_generations=0"),
+    ]
+    for kwargs, message in refused:
+        with pytest.raises(InvalidArgument, match=message):
+            pipe.estimate(rows(4), display_progress_bar=False, **kwargs)
+    for empty in ([], pd.DataFrame({"input": []})):
+        with pytest.raises(InvalidArgument, match=r"The dataset has no rows.*pd.DataFrame\(\{'input': \[\.\.\.\]\}\)"):
+            pipe.estimate(empty, display_progress_bar=False)
+    with pytest.raises(InvalidArgument, match="missing column"):
+        pipe.estimate(pd.DataFrame({"question": ["2 + 2?"]}), display_progress_bar=False)
+    assert server.request_count == 0
 
 
 def test_on_dask_the_rows_and_the_totals_have_their_usage_and_a_budget_is_refused(server):

@@ -314,8 +314,10 @@ def test_a_file_where_the_cache_folder_should_be_is_a_clear_error(tmp_path, monk
 
     (tmp_path / "blocker").write_text("a file")
     monkeypatch.setenv("DISTILABEL_NB_CACHE_DIR", str(tmp_path / "blocker"))
-    with pytest.raises(CacheUnavailable, match=r"cannot be made: a file is in the way\. Fix: .*DISTILABEL_NB_CACHE_DIR.*cache=False"):
+    with pytest.raises(CacheUnavailable, match=r"cannot be made: a file is in the way\. Fix: .*DISTILABEL_NB_CACHE_DIR.*cache=False") as info:
         OpenAILLM("m", TextGenerationTask(), base_url="http://127.0.0.1:9/v1")
+    ours = [f for f in __import__("traceback").extract_tb(info.value.__traceback__) if "distilabel_nb" in f.filename]
+    assert len(ours) <= 2, [f.name for f in ours]
     with pytest.raises(CacheUnavailable, match="is a folder"):
         CallCache(tmp_path)
 

@@ -76,7 +76,7 @@ def test_a_digit_off_the_scale_is_named_and_ignored(tmp_path, labelled):
     assert [t.value for t in review.rating_inputs] == [None, None]
     assert "7 is not on the scale: press 1–5" in _text(review.status.value)
     key(review, "x")  # not a shortcut: nothing happens
-    assert review.position == 0
+    assert review.position == 0 and [t.value for t in review.rating_inputs] == [None, None] and _active(review) == [0]
 
 
 def test_zero_is_ten_on_a_ten_point_scale(tmp_path, labelled):
@@ -89,10 +89,10 @@ def test_zero_is_ten_on_a_ten_point_scale(tmp_path, labelled):
 
 def test_best_mode_a_digit_picks_the_answer(tmp_path, labelled):
     review = Review(labelled, save_to=tmp_path / "review.jsonl", mode="best")
-    assert "pick the best answer" in _text(review.keys_hint.value)
+    assert "1 – 2 pick the best answer" in _text(review.keys_hint.value)  # two answers a row, whatever the scale
     key(review, "2")
     assert review.best_input.value == 1
-    key(review, "3")  # there is no third answer
-    assert review.best_input.value == 1
+    key(review, "3")  # there is no third answer: said, and nothing changes
+    assert review.best_input.value == 1 and "This row has 2 answers: press 1–2" in _text(review.status.value)
     key(review, "Enter")
     assert review.position == 1

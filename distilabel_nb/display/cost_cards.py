@@ -60,8 +60,8 @@ def estimate_facts(est: Estimate) -> list[tuple[str, str]]:
     else:
         assert est.cost_interval is not None
         pairs.append(("cost", f"{dollars(est.cost)} ({level} {_range(*est.cost_interval, money=True)})"))
-        cached = est.cost_to_go != est.cost or est.sample >= est.rows
-        pairs.append(("still to pay", f"{dollars(est.cost_to_go)}" + (" (the sample is cached)" if cached else "")))
+        pairs.append(("still to pay", dollars(est.cost_to_go) + (" (the sample is cached)" if est.sample_cached else
+                                                                   " (the sample is not cached: it is paid again)")))
     pairs.append(("tokens", f"{number(round(est.tokens))} ({level} {_range(*est.tokens_interval, money=False)}) · "
                             f"{number(round(est.prompt_tokens))} in / {number(round(est.completion_tokens))} out"))
     pairs.append(("wall time", f"~{duration(est.wall_seconds)} at the configured concurrency and rate limits"

@@ -17,9 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,17 +70,18 @@ class RunOptions:
     def __post_init__(self) -> None:
         for name, meaning in (("num_generations", "the answers written per row"),
                               ("batch_size", "the most rows in flight at once"),
-                              ("npartitions", "the partitions to split the dataset into")):
+                              ("npartitions", "the partitions to split the dataset into"),
+                              ("max_tokens", "the tokens the run may spend")):
             object.__setattr__(self, name, _count(name, getattr(self, name), meaning, optional=name != "num_generations"))
         if not isinstance(self.skip_dry_run, (bool, np.bool_)):
             raise InvalidArgument(f"Invalid skip_dry_run={self.skip_dry_run!r}: pass True or False")
         if self.as_pandas is not None and not isinstance(self.as_pandas, bool):
             raise InvalidArgument(f"Invalid as_pandas={self.as_pandas!r}: pass True, False or None")
         check_options(self.shuffle_before_labelling, self.seed)
-        for name, value in (("max_cost", self.max_cost), ("max_tokens", self.max_tokens)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-                unit = "dollars" if name == "max_cost" else "tokens"
-                raise InvalidArgument(f"Invalid {name}={value!r}: pass a number > 0 (the {unit} the run may spend), or None")
+        cost = self.max_cost
+        if cost is not None and (isinstance(cost, (bool, np.bool_)) or not isinstance(cost, Real)
+                                 or not 0 < cost < math.inf):  # NaN too: it would never stop a run
+            raise InvalidArgument(f"Invalid max_cost={cost!r}: pass a number > 0 (the dollars the run may spend), or None")
 
     def budget(self) -> list[str]:
         """The budget options that were given (``max_cost``, ``max_tokens``)."""

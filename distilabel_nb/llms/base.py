@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal, Sequence
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
 from distilabel_nb.cache_claims import POLL_SECONDS as CLAIM_POLL_SECONDS
+from distilabel_nb.errors import CacheUnavailable
 from distilabel_nb.llms.outputs import BackendFacts, BackendUnavailable, Completion, ErrorKind, LLMOutput, PreparedCall
 from distilabel_nb.llms.params import GenerationParams, make_generation_params
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, checked_prompt, resolve_format
@@ -89,7 +90,10 @@ class LLM(HTMLRepr, ABC):
         if isinstance(cache, CallCache):
             self.cache, self.cache_refresh = cache, False
         elif cache is True or cache == "refresh":
-            self.cache, self.cache_refresh = shared_cache(), cache == "refresh"
+            try:
+                self.cache, self.cache_refresh = shared_cache(), cache == "refresh"
+            except CacheUnavailable as error:  # its message names the fix; the cache's frames say nothing more
+                raise error.with_traceback(None) from None
         elif cache is False or cache is None:
             self.cache, self.cache_refresh = None, False
         else:

@@ -79,11 +79,11 @@ def make_generation_params(params_class: type[GenerationParams] = GenerationPara
         problems = []
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "?"
-            if err["type"] == "extra_forbidden":
-                problems.append(f"unknown parameter {name!r} (known: {', '.join(params_class.model_fields)})")
-            elif name == "price":
+            if name == "price":  # its keys too: {"in": 1} is a bad price, not an unknown parameter
                 problems.append(f"price={values.get(name)!r} (allowed: None or {{'input': dollars, 'output': dollars}}, "
-                                "per million prompt and completion tokens, each >= 0)")
+                                "per million prompt and completion tokens, each a number >= 0)")
+            elif err["type"] == "extra_forbidden":
+                problems.append(f"unknown parameter {name!r} (known: {', '.join(params_class.model_fields)})")
             else:
                 problems.append(f"{name}={values.get(name)!r} (allowed: {_allowed(params_class, name)})")
         raise ValueError(f"Invalid generation parameter: {'; '.join(dict.fromkeys(problems))}") from None

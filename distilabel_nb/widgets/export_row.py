@@ -85,11 +85,15 @@ class ExportRow:
         name = stem + (PAIRS_ENDING if fmt == "pairs" else choices.EXPORT_FORMATS[fmt])
         self.path.value = str(path.with_name(name))
 
-    def export(self, path: str | Path | None = None, fmt: str | None = None) -> Path:
-        """Write the result (see :meth:`Panel.export <distilabel_nb.widgets.panel.Panel.export>`)."""
+    def _frame(self) -> pd.DataFrame:
         frame = self._result()
         if frame is None or frame.empty:
             raise ValueError("Nothing to export yet: press Run, and wait for a row to finish")
+        return frame
+
+    def export(self, path: str | Path | None = None, fmt: str | None = None) -> Path:
+        """Write the result (see :meth:`Panel.export <distilabel_nb.widgets.panel.Panel.export>`)."""
+        frame = self._frame()
         target = Path(str(path if path is not None else self.path.value))
         if fmt is None and target.suffix.lower() not in (".jsonl", ".ndjson", ".csv", ".parquet", ".pq"):
             fmt = self.format.value
@@ -99,15 +103,15 @@ class ExportRow:
 
     def clicked(self) -> None:
         """What the Export button does: write, and say what was written where."""
-        written = self.export(fmt=self.format.value)
-        rows = len(self._result())
+        frame = self._frame()
         if self.format.value == "pairs":
-            count = sum(1 for line in written.read_text(encoding="utf-8").splitlines() if line.strip())
+            written, count = export_pairs(frame, self.path.value)
             self.message.value = panel_html.note(
-                "success", f"Wrote {count:,} DPO pair{'s' if count != 1 else ''} from {rows:,} rows to {written.resolve()}",
+                "success", f"Wrote {count:,} DPO pair{'s' if count != 1 else ''} from {len(frame):,} rows to {written.resolve()}",
                 "Each line: prompt, chosen, rejected and their ratings (to_preference_pairs).")
         else:
-            self.message.value = panel_html.note("success", f"Wrote {rows:,} rows to {written.resolve()}")
+            written = choices.export_frame(frame, self.path.value, self.format.value)
+            self.message.value = panel_html.note("success", f"Wrote {len(frame):,} rows to {written.resolve()}")
 
 
 def results_card(frame: pd.DataFrame | None) -> str:

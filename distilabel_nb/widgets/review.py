@@ -305,6 +305,9 @@ class Review:
             number = 10 if digit == 0 else digit
             if self.best_input is not None and number <= len(self.best_input.options):
                 self.best_input.value = number - 1
+            elif self.best_input is not None:
+                count = len(self.best_input.options)
+                self._refresh(f"This row has {count} answer{'s' if count != 1 else ''}: press 1–{min(count, 9)}.", "warn")
             return
         if not self.rating_inputs:
             return
@@ -324,7 +327,10 @@ class Review:
     def _key_range(self) -> tuple[str, str]:
         """The keys of the lowest and the highest rating (or answer, ``mode="best"``)."""
         values = [step.value for step in self.scale]
-        if self.mode == "rate" and all(float(v).is_integer() and 0 <= v <= 10 for v in values):
+        if self.mode == "best":  # a digit picks an answer: up to the most answers a row has
+            most = max((len(self.store.generations(p)) for p in range(len(self.df))), default=1)
+            return "1", str(min(max(most, 1), 9))
+        if all(float(v).is_integer() and 0 <= v <= 10 for v in values):
             return tuple("0" if v == 10 else f"{v:g}" for v in (values[0], values[-1]))  # type: ignore[return-value]
         return "1", str(min(len(values), 9))
 
