@@ -315,3 +315,25 @@ def test_a_pipeline_with_several_generators_opens_a_panel_with_each_of_them():
     result = panel.wait(timeout=30)
     assert result["generation_model"].tolist() == [["a", "a", "b", "b"]] * 2 and panel.pipeline.generators.names == ("a", "b")
     assert panel._own_llms == []  # a pipeline's own LLMs keep their clients
+
+
+def test_each_generator_keeps_its_own_cache():
+    with StubServer(model=["model-a", "model-b"], responder=two_models, latency=0) as server:
+        cached, uncached = stub_generators(server)
+        uncached = uncached.replace(cache=False)
+        pipe = Pipeline(generator=[cached, uncached])
+        pipe.generate(QUESTIONS, display_progress_bar=False)
+        first = server.request_count
+        again = pipe.generate(QUESTIONS, display_progress_bar=False)
+        assert server.request_count - first == len(QUESTIONS)  # only the generator without a cache asks again
+        assert {r["model"] for r in server.requests[first:]} == {"model-b"}
+        assert again["generation_cached"].eq(False).all()  # a row is cached only when all its answers are
+
+
+def test_a_replaced_server_llm_keeps_working_once_the_original_is_gone():
+    import gc
+
+    with StubServer(model="model-b", responder=two_models, latency=0) as server:
+        hot = OpenAILLM("model-b", TextGenerationTask(), base_url=server.base_url, max_retries=0).replace(temperature=1.2)
+        gc.collect()  # the original, which built the shared client, is collected here
+        assert hot.generate([{"input": "q"}])[0][0].error is None

@@ -25,6 +25,11 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key"  # sent to servers that need none; the SDK requires some value
 
 
+class _ClientHolder:
+    """Held by every LLM that shares one HTTP client (an LLM and its ``replace()`` copies); its
+    finalizer closes the client once the last of them is gone."""
+
+
 class OpenAILLM(LLM):
     """A model behind an OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, …).
 
@@ -136,7 +141,10 @@ class OpenAILLM(LLM):
                 http_client=http_client,
             )
             if http_client is not None:  # an aiohttp session must be closed on its own loop
-                weakref.finalize(self, close_on_runtime, http_client)
+                # ... once every LLM that holds the client is gone: replace() copies share the holder,
+                # so a copy goes on working after the LLM that built the client is collected.
+                self._client_holder = _ClientHolder()
+                weakref.finalize(self._client_holder, close_on_runtime, http_client)
         return self._client
 
     def _request_kwargs(self, n: int, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -260,6 +268,7 @@ class OpenAILLM(LLM):
         state = super().__getstate__()
         state["_client"] = None
         state["_limiters"] = None
+        state.pop("_client_holder", None)
         state["_OpenAILLM__api_key"] = seal(state["_OpenAILLM__api_key"])
         return state
 
