@@ -337,3 +337,13 @@ def test_a_replaced_server_llm_keeps_working_once_the_original_is_gone():
         hot = OpenAILLM("model-b", TextGenerationTask(), base_url=server.base_url, max_retries=0).replace(temperature=1.2)
         gc.collect()  # the original, which built the shared client, is collected here
         assert hot.generate([{"input": "q"}])[0][0].error is None
+
+
+def test_a_replaced_server_llm_has_rate_limits_of_its_own():
+    with StubServer(model=["model-a", "model-b"], responder=two_models, latency=0) as server:
+        cold = OpenAILLM("model-a", TextGenerationTask(), base_url=server.base_url, max_retries=0, requests_per_minute=600)
+        cold.generate([{"input": "q"}])
+        hot = cold.replace(temperature=1.2)
+        Pipeline(generator=[cold, hot]).generate(QUESTIONS[:2], display_progress_bar=False)
+        assert hot.client is cold.client and hot._limiters is not cold._limiters
+        assert hot._limiters["requests"] is not cold._limiters["requests"]
