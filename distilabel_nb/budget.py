@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from distilabel_nb.errors import InvalidArgument
-from distilabel_nb.pricing import price_of
+from distilabel_nb.pricing import FREE, price_of
 
 if TYPE_CHECKING:
     from distilabel_nb.llms.base import LLM, LLMOutput, PreparedCall
@@ -94,13 +94,23 @@ class Meter:
             info = self._prices[id(llm)] = price_of(llm)
         return info
 
-    def check(self, llms: list[LLM]) -> None:
-        """Look up the LLMs' prices (here, not on the run's event loop); raise when ``max_cost`` needs one that is unknown."""
-        for llm in llms:
-            info = self.price(llm)
+    def check(self, llms: list[LLM]) -> list[str]:
+        """Look up the LLMs' prices (here, not on the run's event loop); raise when ``max_cost`` needs one that is unknown.
+
+        Returns:
+            What the run should say about its budget: a ``max_cost`` that cannot stop it,
+            every LLM being priced at 0 (a local model, or a server on this machine).
+        """
+        infos = [(llm, self.price(llm)) for llm in llms]
+        for llm, info in infos:
             if self.max_cost is not None and not info.known:
                 raise InvalidArgument(f"max_cost= needs the price of {llm.model_name!r}, which is unknown: {info.source} "
                                       "(dollars per million tokens), or keep a budget in tokens with max_tokens=")
+        if self.max_cost is None or not infos or any(info.price != FREE for _, info in infos):
+            return []
+        names = ", ".join(f"{llm.model_name!r} ({info.source})" for llm, info in infos)
+        return [f"max_cost=${self.max_cost:g} cannot stop this run: every LLM is priced at $0: {names}. If a server "
+                "forwards to a paid API, pass its price={'input': …, 'output': …}; or keep a budget in tokens with max_tokens="]
 
     def _reserve(self, llm: LLM, call: PreparedCall) -> _Reservation | None:
         missing = sum(answer is None for answer in call.answers)

@@ -1,6 +1,7 @@
 """Usage, prices, budgets and forecasts against the stub server, whose usage per request is known."""
 
 import math
+import warnings
 import zlib
 
 import pandas as pd
@@ -153,6 +154,20 @@ def test_a_server_that_reports_no_usage_costs_unknown_and_the_budget_counts_each
     # each call is counted at its reservation, at least its max_new_tokens at the output price
     assert 0 < sent <= budget // dollars(0, 100, WRITER_PRICE)
     assert capped["generation_error"].fillna("").str.startswith("not sent: the run's budget").sum() == 60 - sent
+
+
+def test_a_dollar_budget_on_models_priced_at_zero_says_it_cannot_stop_the_run(server):
+    from distilabel_nb.errors import RunWarning
+
+    free = Pipeline(generator=OpenAILLM("writer", TextGenerationTask(), base_url=server.base_url))  # on this machine: $0
+    with pytest.warns(RunWarning, match=r"max_cost=\$1 cannot stop this run: every LLM is priced at \$0: 'writer' "
+                                        r"\(server on this machine\)\. If a server forwards to a paid API, pass its price="):
+        df = free.generate(rows(3), max_cost=1, display_progress_bar=False)
+    assert df["generation_error"].isna().all() and server.request_count == 3
+    priced = stub_pipe(server, judge=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RunWarning)
+        priced.generate(rows(3), max_cost=1, display_progress_bar=False)
 
 
 def test_a_token_budget_and_bad_budgets(server):

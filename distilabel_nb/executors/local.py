@@ -65,10 +65,12 @@ class LocalExecutor(Executor):
             if not all(isinstance(c, str) for c in dataset.columns):  # given back under the names they had
                 column_labels = {str(c): c for c in dataset.columns}
         meter = Meter(options.max_cost, options.max_tokens)
-        meter.check(pipe.llms())
+        budget_notes = meter.check(pipe.llms())
         several = pipe.generators is not None and pipe.generators.several
         run = Run(len(records), pipe.generator is not None, pipe.labeller is not None,
                   pipe.frame_builder(columns, labels, index_name, column_labels), generators=pipe.generators.names if several else ())
+        for note in budget_notes:
+            run.emit("warning", error=note)
         rows = _Rows(pipe, run, options, meter)
         run.future = runtime.submit(rows.stream(records, batch_size, options.skip_dry_run))
         return run
