@@ -337,3 +337,28 @@ def test_a_replaced_server_llm_keeps_working_once_the_original_is_gone():
         hot = OpenAILLM("model-b", TextGenerationTask(), base_url=server.base_url, max_retries=0).replace(temperature=1.2)
         gc.collect()  # the original, which built the shared client, is collected here
         assert hot.generate([{"input": "q"}])[0][0].error is None
+
+
+def test_a_replaced_server_llm_has_rate_limits_of_its_own():
+    with StubServer(model=["model-a", "model-b"], responder=two_models, latency=0) as server:
+        cold = OpenAILLM("model-a", TextGenerationTask(), base_url=server.base_url, max_retries=0, requests_per_minute=600)
+        cold.generate([{"input": "q"}])
+        hot = cold.replace(temperature=1.2)
+        Pipeline(generator=[cold, hot]).generate(QUESTIONS[:2], display_progress_bar=False)
+        assert hot.client is cold.client and hot._limiters is not cold._limiters
+        assert hot._limiters["requests"] is not cold._limiters["requests"]
+
+
+def test_the_examples_in_the_modules_docstrings_run():
+    import doctest
+    import importlib
+
+    from distilabel_nb import generators, shuffle
+    from distilabel_nb.widgets import more_generators
+
+    win_rates = importlib.import_module("distilabel_nb.win_rates")  # the package's name is the function
+
+    for module in (generators, shuffle, win_rates, more_generators):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+    assert doctest.testmod(shuffle).attempted >= 3 and doctest.testmod(win_rates).attempted >= 2

@@ -276,6 +276,13 @@ class OpenAILLM(LLM):
         state["_OpenAILLM__api_key"] = unseal(state["_OpenAILLM__api_key"])
         super().__setstate__(state)
 
+    def replace(self, **settings: Any) -> "OpenAILLM":
+        """See :meth:`LLM.replace`; the copy shares the client, and keeps rate limits of its own
+        (two generators made from one LLM each send at their own ``requests_per_minute``)."""
+        new = super().replace(**settings)
+        new._limiters = None
+        return new
+
     async def acheck(self) -> None:
         """Reach the server before any row: its models list, a few seconds at most (:mod:`~distilabel_nb.llms.server_check`)."""
         from distilabel_nb.llms.server_check import check_server
