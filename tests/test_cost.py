@@ -280,6 +280,9 @@ def test_bad_estimate_arguments_are_refused_before_any_call(server):
             pipe.estimate(empty, display_progress_bar=False)
     with pytest.raises(InvalidArgument, match="missing column"):
         pipe.estimate(pd.DataFrame({"question": ["2 + 2?"]}), display_progress_bar=False)
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(TypeError, match=r"not a dask DataFrame: pass ddf.compute\(\)"):
+        pipe.estimate(dd.from_pandas(pd.DataFrame(rows(4)), npartitions=2), display_progress_bar=False)
     assert server.request_count == 0
 
 
