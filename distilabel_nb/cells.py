@@ -72,17 +72,22 @@ def plain(value: Any, missing: str = "—") -> str:
 
 
 def dollars(value: float | None) -> str:
-    """A cost as people read it: ``$12.35``, ``$0.0042``; ``unknown`` for ``None`` or NaN.
+    """A cost as people read it: ``$12.35``, ``$0.0042``, ``$0.000033`` (never ``3.3e-05``); ``unknown`` for ``None`` or NaN.
 
     Example:
-        >>> dollars(12.345), dollars(0.00421), dollars(0), dollars(None)
-        ('$12.35', '$0.0042', '$0', 'unknown')
+        >>> dollars(12.345), dollars(0.00421), dollars(0.000033), dollars(0), dollars(None)
+        ('$12.35', '$0.0042', '$0.000033', '$0', 'unknown')
     """
     if value is None or value != value:
         return "unknown"
     if value == 0:
         return "$0"
-    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.2g}" if abs(value) < 0.01 else f"${value:.3f}".rstrip("0")
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    if abs(value) >= 0.01:
+        return f"${value:.3f}".rstrip("0")
+    places = 1 - math.floor(math.log10(abs(value)))  # two significant digits
+    return f"${value:.{places}f}".rstrip("0")
 
 
 def duration(seconds: float | None, clock: bool = False) -> str:

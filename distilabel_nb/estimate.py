@@ -28,7 +28,8 @@ import pandas as pd
 
 from distilabel_nb import schema
 from distilabel_nb.dataset import dataset_records
-from distilabel_nb.errors import InvalidArgument
+from distilabel_nb.errors import InvalidArgument, InvalidType
+from distilabel_nb.executors.dask import is_dask_dataframe
 from distilabel_nb.pricing import PriceInfo, price_of
 from distilabel_nb.report import Share
 from distilabel_nb.rich_repr import HTMLRepr
@@ -190,6 +191,9 @@ def estimate(pipe: Pipeline, dataset: Any, sample: int = 20, *, seed: int = 0, n
     if isinstance(min_margin, bool) or not isinstance(min_margin, (int, float)) or not min_margin >= 0:
         raise InvalidArgument(f"Invalid min_margin={min_margin!r}: pass a number >= 0 (the smallest rating difference "
                               "that makes a preference pair)")
+    if is_dask_dataframe(dataset):
+        raise InvalidType("estimate runs its sample on this machine and takes a pandas DataFrame, a list of dicts or a "
+                          "datasets.Dataset, not a dask DataFrame: pass ddf.compute() (or a pandas frame of its rows)")
     required = pipe.required_columns()
     records, columns, labels = dataset_records(dataset, required[0] if required else "input")
     if not records:

@@ -1,6 +1,7 @@
 """Usage, prices, budgets and forecasts against the stub server, whose usage per request is known."""
 
 import math
+import re
 import warnings
 import zlib
 
@@ -9,6 +10,7 @@ import pytest
 
 from distilabel_nb import LlamaCppLLM, OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask
 from distilabel_nb.budget import BUDGET_ERROR
+from distilabel_nb.cells import dollars as dollars_shown
 from distilabel_nb.errors import InvalidArgument
 from distilabel_nb.pricing import Price, listed_price, price_of
 from distilabel_nb.testing import StubServer
@@ -233,6 +235,8 @@ def test_live_cost_in_the_bars_and_the_cards(server, capsys):
     assert ">Run</span>" in to_html(pipe.last_run) and "&lt;class" not in to_html(pipe)  # the kind, not the class's repr
     text = describe(pipe.last_run.state)
     assert f"tokens in / out {state.prompt_tokens:,} / {state.completion_tokens:,}" in text
+    assert re.search(rf"cost +{re.escape(dollars_shown(state.cost))} ·", describe(pipe.last_run))  # the run's text twin
+    assert [dollars_shown(v) for v in (0.000033, 0.0042, 0.25, 12.345)] == ["$0.000033", "$0.0042", "$0.25", "$12.35"]
     from distilabel_nb.display import show_results
 
     view = show_results(df)
@@ -276,6 +280,9 @@ def test_bad_estimate_arguments_are_refused_before_any_call(server):
             pipe.estimate(empty, display_progress_bar=False)
     with pytest.raises(InvalidArgument, match="missing column"):
         pipe.estimate(pd.DataFrame({"question": ["2 + 2?"]}), display_progress_bar=False)
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(TypeError, match=r"not a dask DataFrame: pass ddf.compute\(\)"):
+        pipe.estimate(dd.from_pandas(pd.DataFrame(rows(4)), npartitions=2), display_progress_bar=False)
     assert server.request_count == 0
 
 
