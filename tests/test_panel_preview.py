@@ -37,7 +37,8 @@ def server():
         yield stub
 
 
-def _on_stub(panel: Panel, server: StubServer) -> Panel:
+def on_stub(panel: Panel, server: StubServer) -> Panel:
+    """``panel``'s generator and labeller on the stub, without a cache (``tests/test_progress_colours.py`` too)."""
     for section in (panel.generator, panel.labeller):
         section.backend.value = "openai"
         section.model.value = "stub-model"
@@ -49,7 +50,7 @@ def _on_stub(panel: Panel, server: StubServer) -> Panel:
 
 def test_tables_number_rows_by_the_dataframe_s_index(server):
     df = pd.DataFrame({"input": ["first question", "second question"]}, index=[10, 11])
-    panel = _on_stub(Panel(df), server)
+    panel = on_stub(Panel(df), server)
     assert _row_numbers(panel.data.head.value) == ["10", "11"]
     result = panel.run() and panel.wait(timeout=60)
     assert list(result.index) == [10, 11]
@@ -57,7 +58,7 @@ def test_tables_number_rows_by_the_dataframe_s_index(server):
 
 
 def test_a_wide_result_previews_the_task_s_columns_and_a_few_others(server):
-    first = _on_stub(Panel(pd.DataFrame({"input": [f"question {i} " + "long text " * 40 for i in range(3)]})), server)
+    first = on_stub(Panel(pd.DataFrame({"input": [f"question {i} " + "long text " * 40 for i in range(3)]})), server)
     wide = first.run() and first.wait(timeout=60)
     assert schema.GENERATION_PROMPT in wide.columns and len(wide.columns) >= 10
 
@@ -97,7 +98,7 @@ def _rating_responder(body: dict, index: int) -> str:
 
 def test_dpo_pairs_export_and_the_results_card(tmp_path):
     with StubServer(model="stub-model", responder=_rating_responder) as rated:
-        panel = _on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?", "Name a <b>colour</b>."]}, index=[4, 9])), rated)
+        panel = on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?", "Name a <b>colour</b>."]}, index=[4, 9])), rated)
         assert panel.results_card.value == "" and panel._results_box.selected_index is None
         result = panel.run() and panel.wait(timeout=60)
     assert result["rating"].tolist() == [[5, 2], [5, 2]]
@@ -124,7 +125,7 @@ def test_dpo_pairs_export_and_the_results_card(tmp_path):
 
 
 def test_dpo_pairs_export_without_ratings_says_what_to_change(server, tmp_path):
-    panel = _on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?"]})), server)
+    panel = on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?"]})), server)
     panel.labeller.enabled.value = False
     panel.run() and panel.wait(timeout=60)
     panel.export_format.value = "pairs"
@@ -140,7 +141,7 @@ def test_dpo_pairs_export_without_ratings_says_what_to_change(server, tmp_path):
 def test_dpo_pairs_export_of_ties_says_what_to_change(tmp_path):
     ties = '{"ratings": [{"rationale": "fine", "rating": 4}, {"rationale": "fine too", "rating": 4}]}'
     with StubServer(model="stub-model", responder=lambda body, i: ties if body.get("response_format") else f"a{i}") as s:
-        panel = _on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?"]})), s)
+        panel = on_stub(Panel(pd.DataFrame({"input": ["What is 2 + 2?"]})), s)
         panel.run() and panel.wait(timeout=60)
     assert panel.result["rating"].tolist() == [[4, 4]]
     with pytest.raises(ValueError, match="a pair needs two answers of a row with different ratings.*Answers per row"):

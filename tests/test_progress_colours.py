@@ -82,15 +82,10 @@ def test_progress_bars_mark_only_the_step_with_failures():
 
 def test_the_panel_s_labelling_bar_ends_amber_with_the_count(server):
     from distilabel_nb.widgets import Panel
+    from test_panel_preview import on_stub  # the panel on the stub, as the preview's tests set it
 
-    panel = Panel(pd.DataFrame(ROWS))
-    for section in (panel.generator, panel.labeller):
-        section.backend.value = "openai"
-        section.model.value = "stub-model"
-        section.base_url.value = server.base_url
-        section.key_source.value = "none"
+    panel = on_stub(Panel(pd.DataFrame(ROWS)), server)
     panel.labeller.structured.value = False
-    panel.cache.value = False
     result = panel.run() and panel.wait(timeout=60)
     assert result is not None and result["labelling_error"].notna().all()
     assert panel.progress.generation_bar.bar_style == "success"
