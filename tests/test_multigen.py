@@ -282,6 +282,12 @@ def test_the_panel_adds_and_removes_generators_shows_each_answer_s_model_and_the
         on_stub(second, "model-b")
         extra = panel.add_generator(temperature=1.5)
         panel.remove_generator(extra)
+        panel.more_generators.add_button.click()  # the tab's buttons do the same
+        clicked = panel.generator_sections()[-1]
+        assert len(panel.generator_sections()) == 3 and clicked.backend.value == "local"
+        with pytest.raises(ValueError, match="add_generator\\(\\) got colour="):
+            panel.add_generator(colour="red")
+        panel.remove_generator(clicked)
         assert panel.generator_sections() == [panel.generator, second]
         assert "model-b" in unescape(panel.header.value)
         assert panel.run() is not None, (panel.message.value, panel.last_error)
