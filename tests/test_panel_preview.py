@@ -77,6 +77,13 @@ def test_a_wide_result_previews_the_task_s_columns_and_a_few_others(server):
     assert any(unescape(c).endswith("…") for c in cells)
 
 
+def test_a_dataset_without_rows_is_refused_before_a_run(server):
+    panel, sent = on_stub(Panel(pd.DataFrame({"input": pd.Series([], dtype=str)})), server), server.request_count
+    assert panel.run() is None and server.request_count == sent
+    assert "Could not start the run" in _text(panel.message.value)
+    assert "The dataset (your data) has no rows: load a file with rows, or choose another source" in _text(panel.message.value)
+
+
 def test_defaults_make_preference_data():
     panel = Panel()
     assert panel.generator.num_generations.value == 2

@@ -208,10 +208,13 @@ class DataSection:
         """The rows to run (fresh positional index, task inputs filled) and their original labels.
 
         Raises:
-            ValueError: no data loaded, or a task input without a column.
+            ValueError: no data loaded, a dataset without rows, or a task input without a column.
         """
         if self.frame is None:
             raise ValueError("Load a dataset first (Data tab): your DataFrame, the bundled sample or a file")
+        if self.frame.empty:
+            raise ValueError(f"The dataset ({self.origin}) has no rows: load a file with rows, or choose another "
+                             "source (Data tab)")
         rows = min(int(self.rows.value), len(self.frame))
         data = choices.apply_mapping(self.frame, self.mapping_values(), rows)
         return data, self.frame.index[:rows]
