@@ -62,8 +62,8 @@ LABELLING_PROVENANCE = (LABELLING_MODEL, LABELLING_PROMPT, RAW_LABELLING_RESPONS
 PROVENANCE_COLUMNS = GENERATION_PROVENANCE + LABELLING_PROVENANCE + (LABELLING_ORDER,)
 ERROR_COLUMNS = (GENERATION_ERROR, LABELLING_ERROR)
 
-#: What each step's calls used, per row: tokens, cost in dollars (``NaN`` when the price is
-#: unknown; 0 for an answer from the cache), wall seconds, and whether the cache answered.
+#: What each step's calls used, per row: tokens, cost in dollars (``NaN`` when unknown: no price, or a
+#: priced call without reported usage; 0 from the cache), wall seconds, and whether the cache answered.
 USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "cost", "latency_s", "cached")
 GENERATION_USAGE = tuple(f"generation_{name}" for name in USAGE_FIELDS)
 LABELLING_USAGE = tuple(f"labelling_{name}" for name in USAGE_FIELDS)
