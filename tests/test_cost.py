@@ -2,6 +2,7 @@
 
 import math
 import re
+import traceback
 import warnings
 import zlib
 
@@ -109,6 +110,11 @@ def test_prices_given_local_listed_or_unknown(server, model_path):
         with pytest.raises(ValueError, match=r"price=.*allowed: None or \{'input': dollars") as raised:
             OpenAILLM("writer", task, base_url=server.base_url, price=bad)
         assert "unknown parameter" not in str(raised.value)
+        ours = [f for f in traceback.extract_tb(raised.value.__traceback__) if "distilabel_nb" in f.filename]
+        assert len(ours) <= 2, ours  # raised from the public call
+    with pytest.raises(ValueError, match=r"price=-3") as raised:
+        given.replace(price=-3)
+    assert len([f for f in traceback.extract_tb(raised.value.__traceback__) if "distilabel_nb" in f.filename]) <= 2
 
 
 def test_an_unknown_price_is_shown_as_unknown_not_as_zero(server, monkeypatch):

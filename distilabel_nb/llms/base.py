@@ -80,11 +80,12 @@ class LLM(HTMLRepr, ABC):
                    for name in generation_kwargs if name in self.refused_params]
         if refused:
             raise ValueError(" ".join(refused))
-        self.task = task.with_backend(self.can_constrain_output)
-        self.prompt_format = fmt
-        self.prompt_formatting_fn = prompt_formatting_fn
-        self.max_concurrency = max_concurrency
-        self.params = make_generation_params(self.params_class, **generation_kwargs)
+        self.task, self.prompt_format = task.with_backend(self.can_constrain_output), fmt
+        self.prompt_formatting_fn, self.max_concurrency = prompt_formatting_fn, max_concurrency
+        try:
+            self.params = make_generation_params(self.params_class, **generation_kwargs)
+        except ValueError as error:
+            raise error.with_traceback(None) from None  # the validation's frames say nothing to the user
         self._semaphore: asyncio.Semaphore | None = None
         self._keyer: tuple[Any, Any] | None = None  # (what it was made for, CallCache.keyer(...))
         if isinstance(cache, CallCache):
@@ -164,7 +165,10 @@ class LLM(HTMLRepr, ABC):
         new = object.__new__(type(self))  # not copy.copy: that goes through pickling, which drops the model and client
         new.__dict__.update(self.__dict__)
         # The base constructor on the copy: the checks of a new LLM, its own semaphore and cache keys.
-        LLM.__init__(new, **{**kept, **settings}, cache=cache)
+        try:
+            LLM.__init__(new, **{**kept, **settings}, cache=cache)
+        except ValueError as error:
+            raise error.with_traceback(None) from None
         new.cache_refresh = mode == "refresh"
         return new
 
