@@ -86,6 +86,9 @@ class RunState(HTMLRepr):
     cost: float | None = 0.0
     #: What went wrong without stopping the run (e.g. the cache could not be written), each said once.
     warnings: tuple[str, ...] = ()
+    #: Rows whose generation / labelling calls were sent in this run (not all from the cache).
+    paid_generated: int = 0
+    paid_labelled: int = 0
     generators: tuple[str, ...] = ()
     generated_by: dict[str, int] = field(default_factory=dict)
     generation_failures_by: dict[str, int] = field(default_factory=dict)
@@ -106,9 +109,11 @@ class RunState(HTMLRepr):
         elif event.kind == "row_generated":
             self.generated += 1
             self.generation_failures += event.failed
+            self.paid_generated += bool(event.prompt_tokens or event.completion_tokens)
         elif event.kind == "row_labelled":
             self.labelled += 1
             self.labelling_failures += event.failed
+            self.paid_labelled += bool(event.prompt_tokens or event.completion_tokens)
         elif event.kind == "row_done":
             self.done += 1
         elif event.kind == "warning" and event.error:
@@ -141,10 +146,20 @@ class RunState(HTMLRepr):
 
     @property
     def projected_cost(self) -> float | None:
-        """The cost of the whole run at the cost per row so far (``None`` before a row is done or without a price)."""
+        """The cost of the whole run at the cost per row so far (``None`` before a row is done or without a price).
+
+        Rows answered from the cache cost nothing: when some were, the rows still to do are
+        priced at the cost per row that was paid for (a run that goes on from the cache would
+        otherwise be projected at a fraction of what it will cost).
+        """
         if self.cost is None or not self.done:
             return None
-        return self.cost / self.done * self.total_rows
+        paid = max(self.paid_generated, self.paid_labelled)
+        if not paid and not self.cost:
+            return None  # every row so far came from the cache: nothing to price the rest by yet
+        if not paid or paid >= self.done:
+            return self.cost / self.done * self.total_rows
+        return self.cost + self.cost / paid * (self.total_rows - self.done)
 
     @property
     def is_over(self) -> bool:

@@ -249,6 +249,22 @@ def test_live_cost_in_the_bars_and_the_cards(server, capsys):
     assert "generation_cost" not in [c.name for c in view.columns] and f"{shown} · " in describe(view)
 
 
+def test_the_projection_prices_the_rows_to_do_at_what_a_paid_row_cost():
+    from distilabel_nb.run import RunEvent, RunState
+
+    state = RunState(total_rows=100, status="running")
+    for row in range(50):  # a run going on from the cache: these rows cost nothing now
+        state.apply(RunEvent("row_generated", row, tokens=30))
+        state.apply(RunEvent("row_done", row))
+    assert state.cost == 0 and state.projected_cost is None  # nothing to price the rest by yet, not "$0"
+    for row in range(50, 60):
+        state.apply(RunEvent("row_generated", row, tokens=30, prompt_tokens=10, completion_tokens=20, cost=0.01))
+        state.apply(RunEvent("row_done", row))
+    assert state.projected_cost == pytest.approx(0.10 + 40 * 0.01)  # not 0.10 / 60 rows * 100
+    fresh = RunState(total_rows=10, done=5, cost=0.02)  # no cached rows (or a Dask run's totals): the pace so far
+    assert fresh.projected_cost == pytest.approx(0.04)
+
+
 def test_the_estimate_card_and_text_say_the_same(server):
     from distilabel_nb.display import describe, to_html
 
