@@ -78,8 +78,9 @@ class Estimate(HTMLRepr):
         prompt_tokens: Forecast prompt tokens.
         completion_tokens: Forecast completion tokens.
         cost: Forecast dollars of the whole run, ``None`` when a price is unknown; ``cost_interval`` its 95% interval.
-        cost_to_go: What is left to pay: the sample's rows are in the cache (all of ``cost`` with ``cache=False``).
-        sample_cached: Whether the sample's answers are cached for the real run (every LLM has a cache).
+        cost_to_go: What is left to pay: the sample's rows are in the cache (all of ``cost`` unless ``sample_cached``).
+        sample_cached: Whether the real run takes the sample's answers from the cache (no LLM has
+            ``cache=False`` or ``cache="refresh"``).
         wall_seconds: Forecast wall time, ``None`` when the sample's calls all came from the cache.
         failures: Rows that failed in the sample (a :class:`~distilabel_nb.report.Share`).
         pairs: Rows that made a preference pair in the sample, ``None`` without a labeller.
@@ -215,12 +216,12 @@ def forecast(pipe: Pipeline, frame: pd.DataFrame, rows: int, *, seed: int = 0, m
     tokens, tokens_low, tokens_high = total_interval(prompt + completion, rows)
     costs = _row_costs(frame, steps, prices)
     cost = cost_interval = cost_to_go = None
-    cached = all(llm.cache is not None for llm in pipe.llms())
+    cached = all(llm.cache is not None and not llm.cache_refresh for llm in pipe.llms())  # "refresh" asks again
     if costs is not None:
         cost, low, high = total_interval(costs, rows)
         cost_interval, cost_to_go = (low, high), cost * (rows - len(frame)) / rows if cached else cost
     reuse = ("their answers are cached, so the run pays for them once" if cached
-             else "an LLM has cache=False, so the run pays for them again")
+             else "an LLM has cache=False or cache='refresh', so the run pays for them again")
     notes = [f"{len(frame)} of {rows:,} rows drawn at random (seed={seed}); {reuse}"]
     wall = _wall_seconds(frame, steps, rows)
     if wall is None:

@@ -353,7 +353,7 @@ class Pipeline(HTMLRepr):
         state = run.state
         bars.show(state)
         kept = "the finished rows are" if len(partial) == state.done else f"the {len(partial)} rows of the finished partitions are"
-        cached = all(llm.cache is not None for llm in self.llms())
+        cached = all(llm.cache is not None and not llm.cache_refresh for llm in self.llms())
         again = " (their answers are cached: run the cell again to go on)" if cached else ""
         return RunInterrupted(f"Stopped after {state.done} of {state.total_rows} rows; {kept} in "
                               f"`pipe.last_run.dataframe()`{again}", partial)

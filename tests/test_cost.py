@@ -279,6 +279,8 @@ def test_the_estimate_card_and_text_say_the_same(server):
     uncached = Pipeline(generator=pipe.generator.replace(cache=False)).estimate(rows(40), sample=8, display_progress_bar=False)
     assert uncached.cost_to_go == uncached.cost and "pays for them again" in describe(uncached)
     assert "(the sample is not cached: it is paid again)" in describe(uncached) and "(the sample is cached)" in text
+    refreshed = Pipeline(generator=pipe.generator.replace(cache="refresh")).estimate(rows(40), sample=8, display_progress_bar=False)
+    assert not refreshed.sample_cached and refreshed.cost_to_go == refreshed.cost  # "refresh" asks again: paid again
     whole = Pipeline(generator=pipe.generator.replace(cache=False)).estimate(rows(4), sample=8, display_progress_bar=False)
     assert whole.sample == whole.rows == 4 and "(the sample is not cached" in describe(whole)
 
