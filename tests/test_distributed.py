@@ -6,11 +6,14 @@ the test that kills a worker runs last.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import signal
+import sqlite3
 import time
 import traceback
+import warnings
 
 import pandas as pd
 import pytest
@@ -23,7 +26,8 @@ from distilabel_nb import DryRunError, LlamaCppLLM, OpenAILLM, Pipeline, TextGen
 from distilabel_nb import distributed as dist  # noqa: E402
 from distilabel_nb import schema  # noqa: E402
 from distilabel_nb.cache import CallCache  # noqa: E402
-from distilabel_nb.errors import RunInterrupted  # noqa: E402
+from distilabel_nb.errors import RunInterrupted, RunWarning  # noqa: E402
+from distilabel_nb.progress_bars import ProgressBars  # noqa: E402
 from distilabel_nb.testing import StubServer  # noqa: E402
 
 
@@ -156,6 +160,89 @@ def test_progress_adds_up_rows_failures_and_tokens_of_all_workers(client):
     assert state.tokens == local_run.state.tokens > 0
     assert sum(e.kind == "row_done" for e in events) == 16
     assert_same_rows(distributed_rows, local_run.dataframe())
+
+
+def test_several_generators_show_one_bar_each_with_their_own_failures(client):
+    data = questions(12)
+    fail = lambda n, body: "500" if body["model"] == "model-b" and "Question 4:" in str(body["messages"]) else None
+    stream = io.StringIO()
+    with StubServer(model=["model-a", "model-b"], latency=0.01, fault_rule=fail) as server:
+        pipe = Pipeline(generator=[OpenAILLM(model, TextGenerationTask(), base_url=server.base_url, max_retries=0, cache=False)
+                                   for model in ("model-a", "model-b")])
+        bars = ProgressBars(stream)
+        run = pipe.start(as_dask(data, 3), skip_dry_run=True)
+        bars.follow(run)
+        bars.close()
+        result = run.wait(timeout=60)
+        local = pipe.start(data, skip_dry_run=True)
+        local.wait(timeout=60)
+    state = run.state
+    assert state.generators == local.state.generators == ("model-a", "model-b")
+    assert state.generated_by == local.state.generated_by == {"model-a": 12, "model-b": 12}
+    assert state.generation_failures_by == local.state.generation_failures_by == {"model-a": 0, "model-b": 1}
+    text = stream.getvalue()
+    assert "Generating · model-a" in text and "Generating · model-b" in text and "Generating:" not in text
+    assert "12/12" in text and "failed=1" in text
+    assert_same_rows(result, local.dataframe())
+
+
+def test_a_worker_s_warning_reaches_the_notebook_once(client):
+    """A key rejected on every call: each partition's breaker opens and says so; the notebook says it once."""
+    with StubServer(latency=0, api_key="sk-right") as server:
+        llm = OpenAILLM("stub-model", TextGenerationTask(), base_url=server.base_url, api_key="sk-wrong", max_retries=0,
+                        cache=False, max_concurrency=1)
+        pipe = Pipeline(generator=llm)
+        stream = io.StringIO()
+        bars = ProgressBars(stream)
+        run = pipe.start(questions(40), client=client, npartitions=4, skip_dry_run=True)
+        bars.follow(run)
+        bars.close()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            df = pipe.generate(questions(40), client=client, npartitions=4, skip_dry_run=True, display_progress_bar=False)
+        sent = server.request_count
+    said = [str(w.message) for w in caught if issubclass(w.category, RunWarning)]
+    assert len(said) == 1 and said[0].startswith("stopped calling stub-model: 5 calls in a row failed"), said
+    assert run.state.warnings == pipe.last_run.state.warnings == (said[0],)
+    assert "backend down: rows not sent" in stream.getvalue()  # the bar's postfix, as in a local run
+    assert sent <= 2 * 4 * 5  # each partition's breaker opened after 5 calls: 80 without it
+    assert df["generation_error"].str.startswith("not sent: ").sum() >= 40 - 4 * 5
+
+
+def _wait_for_write_locks(seconds):
+    from distilabel_nb import cache
+
+    before, cache.WRITE_WAIT_SECONDS = cache.WRITE_WAIT_SECONDS, seconds
+    return before
+
+
+def test_a_cache_the_workers_cannot_write_keeps_every_answer_and_says_so_once(client, tmp_path):
+    """Another process holds the cache file's write lock for the whole run: the workers' writes fail."""
+    path = tmp_path / "calls.sqlite"
+    CallCache(path)  # the file exists, its tables made
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    waits = client.run(_wait_for_write_locks, 0.05)
+    try:
+        with StubServer(latency=0) as server:
+            llm = OpenAILLM("stub-model", TextGenerationTask(), base_url=server.base_url, max_retries=0, cache=CallCache(path))
+            pipe = Pipeline(generator=llm)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                df = pipe.generate(questions(12), client=client, npartitions=3, display_progress_bar=False)
+            assert server.request_count == 12
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        client.run(_wait_for_write_locks, next(iter(waits.values())))
+    said = [str(w.message) for w in caught if issubclass(w.category, RunWarning)]
+    assert df["generation_error"].isna().all() and all(g[0] for g in df["generations"])
+    during = [text for text in said if "writes are retried during the run" in text]
+    after = [text for text in said if "answers are in the result but not in the cache" in text]
+    assert len(during) == 1 and "database is locked" in during[0], said
+    # each partition said it with its worker's count (3 partitions, 2 workers: two counts at least): said once
+    assert len(after) == 1 and len(said) == 2, said
+    assert after[0].endswith("(figures from one partition; other partitions said the same with other figures)")
 
 
 def test_each_worker_builds_the_pipeline_once_and_loads_the_bundled_model_once(client):

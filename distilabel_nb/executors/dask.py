@@ -6,9 +6,10 @@
 settings, pickled once per run (a few KB).
 
 Progress: every running partition reports its counters (rows generated, labelled, done,
-failures, tokens) a few times a second through Dask's structured events; the notebook
-adds them up into the run's :class:`~distilabel_nb.run.RunState`, which feeds the tqdm
-bars and any other front.
+failures, tokens; each generator's rows when there are several) and the warnings its run
+said, a few times a second through Dask's structured events; the notebook adds them up
+into the run's :class:`~distilabel_nb.run.RunState`, which feeds the tqdm bars and any
+other front. A warning said by several partitions is said once (:func:`warning_key`).
 
 Lost workers: every finished call is in the call cache (written before the row counts as
 done), and Dask runs a lost worker's partitions again elsewhere; the retry reads the
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import re
 import threading
 import time
 import uuid
@@ -31,7 +33,7 @@ from distilabel_nb import schema
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import InvalidArgument, InvalidType, MissingDependency
 from distilabel_nb.executors.base import Executor, RunOptions
-from distilabel_nb.executors.dask_worker import COUNTERS, PROGRESS_TOPIC, process_partition, stop_event_name
+from distilabel_nb.executors.dask_worker import BY_GENERATOR, COUNTERS, PROGRESS_TOPIC, process_partition, stop_event_name
 from distilabel_nb.run import Run
 
 if TYPE_CHECKING:
@@ -109,6 +111,16 @@ def _meta(pipe: Pipeline, ddf: "dd.DataFrame") -> pd.DataFrame:
     return schema.attach(meta, pipe.result_schema([str(c) for c in ddf.columns]))
 
 
+def warning_key(text: str) -> str:
+    """What a warning says without its figures: partitions that say the same thing with other counts say it once.
+
+    Example:
+        >>> warning_key("the cache c.sqlite could not be written: 12 answers are not stored")
+        'the cache c.sqlite could not be written: # answers are not stored'
+    """
+    return re.sub(r"\d[\d,.]*", "#", text)
+
+
 def _shippable(pipe: Pipeline) -> tuple[bytes, str]:
     """The pipeline's settings, pickled, and a token naming them (loaded models, clients and runs stay here)."""
     import copy
@@ -179,7 +191,9 @@ class DaskRun(Run):
 
     def __init__(self, pipe: Pipeline, client: "Client", run_id: str, meta: pd.DataFrame,
                  divisions: tuple | None, total_rows: int, as_pandas: bool = True):
-        super().__init__(total_rows, pipe.generator is not None, pipe.labeller is not None, lambda rows: meta.iloc[:0])
+        several = pipe.generators is not None and pipe.generators.several
+        super().__init__(total_rows, pipe.generator is not None, pipe.labeller is not None, lambda rows: meta.iloc[:0],
+                         generators=pipe.generators.names if several else ())
         self.client = client
         self.run_id = run_id
         self.meta = meta
@@ -189,6 +203,8 @@ class DaskRun(Run):
         self._best: dict[int, dict[str, int]] = {}  # per partition: the highest counters any attempt reached
         self._best_lock = threading.Lock()
         self._best_cost: dict[int, float] = {}  # per partition: the most dollars any attempt reported
+        self._warned: dict[str, tuple[int, str, set[str]]] = {}  # by warning_key: (its place in the state, first text, texts)
+        self._reported: set[int] = set()  # the partitions whose last report (at their end) is in
         self._gathered: dict[int, pd.DataFrame] = {}
         self.future = concurrent.futures.Future()  # resolved when every partition is done (or one failed)
 
@@ -213,16 +229,25 @@ class DaskRun(Run):
 
     def _on_report(self, report: dict[str, Any]) -> None:
         number = report["partition"]
+        names = [*COUNTERS, *(name for name in report if name.split(":", 1)[0] in BY_GENERATOR)]
         with self._best_lock:  # a retried partition starts again from zero: each row counts once
-            before = self._best.get(number, dict.fromkeys(COUNTERS, 0))
-            after = {name: max(before[name], int(report.get(name, 0))) for name in COUNTERS}
+            before = self._best.get(number, {})
+            after = {name: max(before.get(name, 0), int(report.get(name, 0))) for name in {*names, *before}}
             self._best[number] = after
             cost = report.get("cost", 0.0)  # dollars so far in the partition, None when a price is unknown
             cost_delta = None if cost is None else max(0.0, cost - self._best_cost.get(number, 0.0))
             self._best_cost[number] = max(self._best_cost.get(number, 0.0), cost or 0.0)
         if self.state.is_over:
             return
-        delta = {name: after[name] - before[name] for name in COUNTERS}
+        if report.get("final"):
+            self._reported.add(number)
+        for text in report.get("warnings", ()):
+            self._on_warning(text)
+        delta = {name: after[name] - before.get(name, 0) for name in after}
+        for source in self._state.generators:  # one generator's answers to a row are in
+            failures = delta.get(f"generation_failures_by:{source}", 0)
+            for i in range(delta.get(f"generated_by:{source}", 0)):
+                self.emit("answers_generated", failed=i < failures, source=source)
         spend = {"tokens": delta["tokens"], "prompt_tokens": delta["prompt_tokens"],
                  "completion_tokens": delta["completion_tokens"], "cost": cost_delta}
         for kind, count, failures in (("row_started", delta["started"], 0),
@@ -239,6 +264,26 @@ class DaskRun(Run):
                 self._state.completion_tokens += spend["completion_tokens"]
                 cost_so_far = self._state.cost
                 self._state.cost = None if cost_so_far is None or spend["cost"] is None else cost_so_far + spend["cost"]
+
+    def _on_warning(self, text: str) -> None:
+        """A partition's warning: said once for the run, however many partitions say it.
+
+        Partitions that say it with other figures (answers not stored, say) do not say it
+        again; the run's text then notes that its figures are one partition's.
+        """
+        key = warning_key(text)
+        known = self._warned.get(key)  # reports arrive one at a time, on the client's event loop
+        if known is None:
+            self._warned[key] = (len(self._state.warnings), text, {text})
+            self.emit("warning", error=text)
+        elif text not in known[2]:
+            known[2].add(text)
+            place, first = known[0], known[1]
+            with self._lock:
+                if place < len(self._state.warnings) and self._state.warnings[place] == first:
+                    said = list(self._state.warnings)
+                    said[place] = f"{first} (figures from one partition; other partitions said the same with other figures)"
+                    self._state.warnings = tuple(said)
 
     # -- the end of the run --
     def _watch(self) -> None:
@@ -261,8 +306,8 @@ class DaskRun(Run):
             if not self.future.done():
                 self.future.set_exception(error)
             return self._forget()
-        deadline = time.monotonic() + 3  # the last reports may trail the results by a moment
-        while self.state.done < self.state.total_rows and time.monotonic() < deadline:
+        deadline = time.monotonic() + 3  # the last reports (a warning at a partition's end) may trail the results
+        while len(self._reported) < len(self.partitions) and time.monotonic() < deadline:
             time.sleep(0.02)
         self.emit("finished")
         if not self.future.done():

@@ -7,7 +7,9 @@ settings once and keeps it (:data:`KEEP_PIPELINES` of them), so a GGUF model loa
 per worker and an HTTP client is built once per worker.
 
 A running partition reports its counters through Dask's structured events
-(:data:`PROGRESS_TOPIC`) every :data:`REPORT_SECONDS`, and checks every
+(:data:`PROGRESS_TOPIC`) every :data:`REPORT_SECONDS` — with several generators, each
+one's rows answered and failed too (:func:`counters`) — and the warnings its run has
+said (a cache that could not be written, a breaker that opened), and checks every
 :data:`STOP_CHECK_SECONDS` whether the notebook asked to stop (a ``distributed.Event``
 named by :func:`stop_event_name`).
 """
@@ -37,6 +39,8 @@ PROGRESS_TOPIC = "distilabel-nb-progress"
 #: The counters of a run's state that a report carries.
 COUNTERS = ("started", "generated", "labelled", "done", "generation_failures", "labelling_failures", "tokens",
             "prompt_tokens", "completion_tokens")
+#: How a report names one generator's counters: ``generated_by:<name>``, ``generation_failures_by:<name>``.
+BY_GENERATOR = ("generated_by", "generation_failures_by")
 
 _worker_pipelines: "OrderedDict[str, Pipeline]" = OrderedDict()
 _worker_lock = threading.Lock()
@@ -81,8 +85,24 @@ def worker_report() -> dict[str, Any]:
     return {"pipelines_built": builds, "pipelines_kept": len(pipes), "models_loaded": len(loaded)}
 
 
+def counters(state: RunState) -> dict[str, int]:
+    """What a report counts of ``state``: :data:`COUNTERS`, then each generator's (``generated_by:<name>`` …).
+
+    Example:
+        >>> from distilabel_nb.run import RunState
+        >>> counts = counters(RunState(generators=("a", "b"), generated_by={"a": 2}, generation_failures_by={"a": 1}))
+        >>> {name: n for name, n in counts.items() if ":" in name}
+        {'generated_by:a': 2, 'generated_by:b': 0, 'generation_failures_by:a': 1, 'generation_failures_by:b': 0}
+    """
+    counts = {name: getattr(state, name) for name in COUNTERS}
+    for field in BY_GENERATOR:
+        by = getattr(state, field)
+        counts.update({f"{field}:{name}": by.get(name, 0) for name in state.generators})
+    return counts
+
+
 class _Reporter:
-    """Sends a partition's counters to the notebook through Dask's structured events."""
+    """Sends a partition's counters and warnings to the notebook through Dask's structured events."""
 
     def __init__(self, run_id: str, partition: int):
         from dask.distributed import get_worker
@@ -94,12 +114,15 @@ class _Reporter:
         self.run_id, self.partition = run_id, partition
         self.last: tuple | None = None
 
-    def send(self, state: RunState) -> None:
-        counters = tuple(getattr(state, name) for name in COUNTERS) + (state.cost,)
-        if self.worker is None or counters == self.last:
+    def send(self, state: RunState, final: bool = False) -> None:
+        """Report ``state`` if it changed; ``final``: the partition's last report, sent whatever it holds."""
+        counts = counters(state)
+        shown = (tuple(counts.items()), state.cost, state.warnings)
+        if self.worker is None or (shown == self.last and not final):
             return
-        self.last = counters
-        report = {"run": self.run_id, "partition": self.partition, **dict(zip(COUNTERS, counters)), "cost": state.cost}
+        self.last = shown
+        report = {"run": self.run_id, "partition": self.partition, **counts, "cost": state.cost,
+                  "warnings": list(state.warnings), "final": final}
         self.worker.log_event(PROGRESS_TOPIC, report)
 
 
@@ -149,5 +172,5 @@ def process_partition(partition: pd.DataFrame, payload: bytes, token: str, numbe
                 run.cancel()
         frame = run.wait()
     finally:
-        reporter.send(run.state)
+        reporter.send(run.state, final=True)
     return _conform(frame, meta)
