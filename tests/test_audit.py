@@ -7,35 +7,17 @@ import re
 import pandas as pd
 import pytest
 
-from scripted import ScriptedLLM
+from scripted import BAD, GOOD, ScriptedLLM, blocks, by_content, by_position, prompt_text, texts_of
 from distilabel_nb import Pipeline
 from distilabel_nb.audit import audit_labels, preference
 from distilabel_nb.pointwise import PointwiseLLM, compare_modes, pointwise, rate_pointwise
 from distilabel_nb.tasks import JudgeLMTask, UltraFeedbackTask
 
-GOOD, BAD = "a careful, correct answer", "nonsense"
 
 
-def prompt_text(prompt) -> str:
-    return prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
 
 
-def texts_of(prompt) -> list[str]:
-    return re.findall(r"<text \d+>\n(.*?)\n</text \d+>", prompt_text(prompt), re.DOTALL)
 
-
-def blocks(ratings) -> str:
-    return "\n".join(f"#### Output for Text {i + 1}\nRating: {r}\nRationale: Because it is so." for i, r in enumerate(ratings))
-
-
-def by_position(prompt, _i) -> str:
-    """A judge that echoes the places: 1, 2, 3… whatever the texts say."""
-    return blocks(range(1, len(texts_of(prompt)) + 1))
-
-
-def by_content(prompt, _i) -> str:
-    """A judge that reads the texts: the careful answer 5, anything else 1."""
-    return blocks(5 if "careful" in text else 1 for text in texts_of(prompt))
 
 
 def rows(n: int = 10) -> pd.DataFrame:

@@ -7,14 +7,13 @@ from html.parser import HTMLParser
 
 import pandas as pd
 
-from scripted import ScriptedLLM
+from scripted import ScriptedLLM, blocks, by_position, texts_of
 from distilabel_nb import Pipeline
 from distilabel_nb.audit import audit_labels
 from distilabel_nb.filters import DropNearDuplicates, KeepSurvivedSwap, MinRating, filter_rows
 from distilabel_nb.pointwise import compare_modes
 from distilabel_nb.quality import quality_report
 from distilabel_nb.tasks import UltraFeedbackTask
-from test_audit import blocks, by_position, texts_of
 
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(1)> \"'><svg onload=alert(1)> </table>"
 CARD_TAGS = {"div", "span", "strong", "pre", "details", "summary", "table", "thead", "tbody", "tr", "th", "td", "style"}

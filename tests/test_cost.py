@@ -336,6 +336,8 @@ def test_the_panel_budget_field_stops_the_run(server):
     assert len(result) == 40 and 0 < server.request_count < 40
     assert result["generation_error"].notna().sum() == 40 - server.request_count
     assert panel.pipeline.last_run.state.cost <= 0.004 and "$" in panel.progress.stats.value
+    sent = 40 - result["generation_error"].notna().sum()
+    assert f"Budget reached: {sent} of 40 rows done; {40 - sent} not sent" in panel.message.value
 
 
 def test_the_bundled_model_reports_its_usage_and_costs_nothing(shared_llama):

@@ -8,12 +8,11 @@ rating that did not follow its answer through the shuffle would show.
 from __future__ import annotations
 
 import io
-import re
 
 import pandas as pd
 import pytest
 
-from scripted import ScriptedLLM
+from scripted import BAD, GOOD, ScriptedLLM, blocks, by_content, by_position, texts_of
 from distilabel_nb import OpenAILLM, Pipeline, TextGenerationTask, UltraFeedbackTask
 from distilabel_nb.errors import InvalidArgument, InvalidType
 from distilabel_nb.export import to_preference_pairs
@@ -23,30 +22,12 @@ from distilabel_nb.shuffle import in_order, restore, row_order
 from distilabel_nb.testing import StubServer
 from distilabel_nb.testing.replies import last_user_text
 
-GOOD, BAD = "a careful, correct answer", "nonsense"
 QUESTIONS = [{"input": f"question {i}?"} for i in range(12)]
 
 
-def prompt_text(prompt) -> str:
-    return prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
 
 
-def texts_of(prompt) -> list[str]:
-    return re.findall(r"<text \d+>\n(.*?)\n</text \d+>", prompt_text(prompt), re.DOTALL)
 
-
-def blocks(ratings) -> str:
-    return "\n".join(f"#### Output for Text {i + 1}\nRating: {r}\nRationale: said so." for i, r in enumerate(ratings))
-
-
-def by_content(prompt, _i) -> str:
-    """A judge that reads the texts: a careful answer 5, anything else 1."""
-    return blocks(5 if "careful" in text else 1 for text in texts_of(prompt))
-
-
-def by_position(prompt, _i) -> str:
-    """A judge that echoes the places: 1, 2, 3… whatever the texts say."""
-    return blocks(range(1, len(texts_of(prompt)) + 1))
 
 
 def two_models(body, i) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from scripted import ScriptedLLM
+from scripted import ScriptedLLM, blocks, by_content, prompt_text, texts_of
 from distilabel_nb import Pipeline
 from distilabel_nb.audit import audit_labels
 from distilabel_nb.duplicates import find_duplicates
@@ -15,7 +15,6 @@ from distilabel_nb.quality import failure_kind, quality_report
 from distilabel_nb.tasks import UltraFeedbackTask
 from distilabel_nb.triage import ordered, review_order
 from distilabel_nb.widgets.review import Review
-from test_audit import blocks, by_content, prompt_text, texts_of
 
 KNOWN = [
     "What is the capital of France?",      # 0
