@@ -13,6 +13,11 @@ gets :data:`BUDGET_ERROR` as its error rather than an exception. The answers tha
 paid for are cached: a later run with a larger budget takes them from the cache and
 sends only the rest.
 
+On Dask every partition has its own meter, and the run's budget is a :class:`Pool` they
+share: a meter may spend what it took from the pool, takes more when a call does not fit
+(a block at a time, so the pool is asked a few times per partition), and gives back what
+it did not spend at its end (:meth:`Meter.give_back`).
+
 Example:
     >>> meter = Meter(max_cost=0.5)
     >>> meter.limits()
@@ -25,7 +30,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from distilabel_nb.errors import InvalidArgument
 from distilabel_nb.pricing import FREE, price_of
@@ -54,18 +59,33 @@ class _Reservation:
     cost: float
 
 
+class Pool(Protocol):
+    """A budget several meters share (a Dask run's; :mod:`distilabel_nb.executors.dask_budget`)."""
+
+    def take(self, cost: float, tokens: int) -> tuple[float, int] | None:
+        """At least ``cost`` dollars and ``tokens`` tokens more for one meter, or ``None`` when the pool has not that much left."""
+
+    def give_back(self, cost: float, tokens: int) -> None:
+        """What a meter took and did not spend."""
+
+
 class Meter:
     """Times, prices and (with a budget) gates a run's calls; one per run.
 
     Args:
         max_cost: Most dollars the run may spend, or ``None``.
         max_tokens: Most tokens (prompt + completion) the run's calls may use, or ``None``.
+        pool: The run's budget shared with other meters (a Dask run's partitions): this
+            meter spends only what it takes from it.
 
     The limits are checked by :class:`~distilabel_nb.executors.base.RunOptions`.
     """
 
-    def __init__(self, max_cost: float | None = None, max_tokens: int | None = None):
-        self.max_cost, self.max_tokens = max_cost, max_tokens
+    def __init__(self, max_cost: float | None = None, max_tokens: int | None = None, pool: Pool | None = None):
+        self.max_cost, self.max_tokens, self.pool = max_cost, max_tokens, pool
+        # What this meter may spend: the budget, or what it took from the pool so far.
+        self._cap_cost = 0.0 if pool is not None and max_cost is not None else max_cost
+        self._cap_tokens = 0 if pool is not None and max_tokens is not None else max_tokens
         self._lock = threading.Lock()
         self._gates: dict[int, asyncio.Semaphore] = {}
         self._prices: dict[int, PriceInfo] = {}
@@ -112,7 +132,8 @@ class Meter:
         return [f"max_cost=${self.max_cost:g} cannot stop this run: every LLM is priced at $0: {names}. If a server "
                 "forwards to a paid API, pass its price={'input': …, 'output': …}; or keep a budget in tokens with max_tokens="]
 
-    def _reserve(self, llm: LLM, call: PreparedCall) -> _Reservation | None:
+    def _reserve(self, llm: LLM, call: PreparedCall) -> _Reservation | tuple[float, int] | None:
+        """The call's reservation; ``None`` once refused; with a pool, what more it needs when it does not fit."""
         missing = sum(answer is None for answer in call.answers)
         ratio = self._tokens_per_char.get(id(llm), 1 / CHARS_PER_TOKEN)
         messages = len(call.prompt_used) if isinstance(call.prompt_used, list) else 0
@@ -123,14 +144,45 @@ class Meter:
         with self._lock:
             if self.closed:
                 return None
-            over_cost = self.max_cost is not None and self.spent_cost + self._reserved_cost + cost > self.max_cost
-            over_tokens = self.max_tokens is not None and self.spent_tokens + self._reserved_tokens + tokens > self.max_tokens
-            if over_cost or over_tokens:
+            short_cost = 0.0 if self._cap_cost is None else self.spent_cost + self._reserved_cost + cost - self._cap_cost
+            short_tokens = 0 if self._cap_tokens is None else self.spent_tokens + self._reserved_tokens + tokens - self._cap_tokens
+            if short_cost > 0 or short_tokens > 0:
+                if self.pool is not None:
+                    return max(0.0, short_cost), max(0, short_tokens)
                 self.closed = True
                 return None
             self._reserved_cost += cost
             self._reserved_tokens += tokens
         return _Reservation(tokens, cost)
+
+    async def _reserve_within(self, llm: LLM, call: PreparedCall) -> _Reservation | None:
+        """The call's reservation, taking more from the pool (off the event loop) while it does not fit."""
+        reserved = self._reserve(llm, call)
+        while isinstance(reserved, tuple):
+            assert self.pool is not None
+            granted = await asyncio.to_thread(self.pool.take, *reserved)
+            with self._lock:
+                if granted is None:
+                    self.closed = True
+                    return None
+                if self._cap_cost is not None:
+                    self._cap_cost += granted[0]
+                if self._cap_tokens is not None:
+                    self._cap_tokens += granted[1]
+            reserved = self._reserve(llm, call)
+        return reserved
+
+    def give_back(self) -> None:
+        """At the end of the run: what was taken from the pool and not spent goes back to it."""
+        if self.pool is None:
+            return
+        with self._lock:
+            cost = 0.0 if self._cap_cost is None else max(0.0, self._cap_cost - self.spent_cost - self._reserved_cost)
+            tokens = 0 if self._cap_tokens is None else max(0, self._cap_tokens - self.spent_tokens - self._reserved_tokens)
+            self._cap_cost = None if self._cap_cost is None else self._cap_cost - cost
+            self._cap_tokens = None if self._cap_tokens is None else self._cap_tokens - tokens
+        if cost or tokens:
+            self.pool.give_back(cost, tokens)
 
     def _settle(self, reservation: _Reservation | None, call: PreparedCall, outputs: list[LLMOutput], llm: LLM) -> None:
         fresh = [o for o in outputs if not o.cached]
@@ -171,7 +223,7 @@ class Meter:
         if gate is None:
             gate = self._gates[id(llm)] = asyncio.Semaphore(llm.max_concurrency)
         async with gate:
-            reservation = self._reserve(llm, call) if self.limited else None
+            reservation = await self._reserve_within(llm, call) if self.limited else None
             if self.limited and reservation is None:
                 return self._refused(llm, call), 0.0
             start = time.monotonic()

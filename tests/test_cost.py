@@ -310,13 +310,13 @@ def test_bad_estimate_arguments_are_refused_before_any_call(server):
     assert server.request_count == 0
 
 
-def test_on_dask_the_rows_and_the_totals_have_their_usage_and_a_budget_is_refused(server):
+def test_on_dask_the_rows_and_the_totals_have_their_usage_and_a_budget_holds(server):
     distributed = pytest.importorskip("distributed")
     pipe = stub_pipe(server, concurrency=2)
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
-        with pytest.raises(InvalidArgument, match="max_cost is not supported on Dask runs yet"):
-            pipe.generate(pd.DataFrame(rows(4)), client=client, max_cost=1.0, display_progress_bar=False)
-        assert server.request_count == 0
+        capped = pipe.generate(pd.DataFrame(rows(4)), client=client, max_cost=1e-6, display_progress_bar=False)
+        assert server.request_count == 0  # no call fits in a millionth of a dollar
+        assert capped["generation_error"].str.startswith("not sent: the run's budget (max_cost=$1e-06)").all()
         df = pipe.generate(pd.DataFrame(rows(8)), num_generations=2, client=client, npartitions=2, display_progress_bar=False)
     totals, state = server.usage_totals, pipe.last_run.state
     assert len(df) == 8 and df["generation_prompt_tokens"].sum() + df["labelling_prompt_tokens"].sum() == totals["prompt_tokens"]
@@ -336,6 +336,8 @@ def test_the_panel_budget_field_stops_the_run(server):
     assert len(result) == 40 and 0 < server.request_count < 40
     assert result["generation_error"].notna().sum() == 40 - server.request_count
     assert panel.pipeline.last_run.state.cost <= 0.004 and "$" in panel.progress.stats.value
+    sent = 40 - result["generation_error"].notna().sum()
+    assert f"Budget reached: {sent} of 40 rows done; {40 - sent} not sent" in panel.message.value
 
 
 def test_the_bundled_model_reports_its_usage_and_costs_nothing(shared_llama):

@@ -245,6 +245,31 @@ def test_a_cache_the_workers_cannot_write_keeps_every_answer_and_says_so_once(cl
     assert after[0].endswith("(figures from one partition; other partitions said the same with other figures)")
 
 
+def test_a_token_budget_holds_across_the_workers_and_a_larger_one_goes_on(client, tmp_path):
+    """Every call uses 40 + 30 tokens; 60 rows would use 4,200: a budget of 3,000 stops the run, whatever the partitions."""
+    budget = 3_000
+    with StubServer(latency=0.005, usage=lambda body, contents: (40, 30)) as server:
+        llm = OpenAILLM("stub-model", TextGenerationTask(), base_url=server.base_url, max_retries=0, max_new_tokens=50,
+                        max_concurrency=2, cache=CallCache(tmp_path / "calls.sqlite"))
+        pipe = Pipeline(generator=llm)
+        df = pipe.generate(questions(60), client=client, npartitions=4, max_tokens=budget, display_progress_bar=False)
+        sent, used = server.request_count, server.usage_totals
+        state = pipe.last_run.state
+        more = pipe.generate(questions(60), client=client, npartitions=4, max_tokens=100_000, display_progress_bar=False)
+        assert server.request_count == 60  # the larger budget went on from the cache
+        with warnings.catch_warnings(record=True) as caught:  # the notebook and each worker say it: said once
+            warnings.simplefilter("always")
+            pipe.generate(questions(4), client=client, npartitions=2, max_cost=1.0, display_progress_bar=False)
+    spent = used["prompt_tokens"] + used["completion_tokens"]
+    assert spent <= budget and spent == sent * 70 == state.prompt_tokens + state.completion_tokens  # counted on the server
+    assert spent >= 0.7 * budget  # the partitions shared it: little was held back (41-42 of the 42 calls that fit)
+    stopped = df["generation_error"].fillna("").str.startswith("not sent: the run's budget (max_tokens=3,000)")
+    assert len(df) == 60 and 0 < sent < 60 and stopped.sum() == 60 - sent and df.loc[~stopped, "generation_error"].isna().all()
+    assert more["generation_error"].isna().all() and more["generation_cached"].sum() == sent
+    said = [str(w.message) for w in caught if issubclass(w.category, RunWarning)]
+    assert len(said) == 1 and said[0].startswith("max_cost=$1 cannot stop this run: every LLM is priced at $0"), said
+
+
 def test_each_worker_builds_the_pipeline_once_and_loads_the_bundled_model_once(client):
     data = pd.DataFrame({"input": ["Say hi.", "Name a fruit.", "Count to three.", "Name a planet."]})
     before = client.run(dist.worker_report)

@@ -127,13 +127,20 @@ def modes_card(comparison: ModeComparison) -> str:
                  body=body, variant="audit")
 
 
+def _place(key: Any) -> str:
+    """A duplicate's place: a row, or (row, answer) as whole numbers — "(0, 2)", not "(0, 2.0)"."""
+    if isinstance(key, tuple):
+        return "(" + ", ".join(_place(k) for k in key) + ")"
+    return str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
+
+
 @render.register(QualityReport)
 def quality_card(report: QualityReport) -> str:
     """The card of a :class:`~distilabel_nb.quality.QualityReport`."""
     facts = _table(["", ""], [[escape(name), escape(value)] for name, value in report.summary()])
     duplicates = report.duplicates
     dupes = _table(["kind", "row", "repeats", "match", "similarity", "text"],
-                   [[escape(r.kind), escape(r.key), escape(r.duplicate_of), escape(r.match), escape(f"{r.similarity:.2f}"),
+                   [[escape(r.kind), escape(_place(r.key)), escape(_place(r.duplicate_of)), escape(r.match), escape(f"{r.similarity:.2f}"),
                      escape(preview_line(str(r.text), 80))] for r in duplicates.head(ROWS_SHOWN).itertuples()],
                    total=len(duplicates))
     failures = _table(["column", "kind", "rows", "example"],

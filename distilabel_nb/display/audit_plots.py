@@ -72,11 +72,12 @@ def audit_figure(audit: PositionAudit, figsize: tuple[float, float] = (7.6, 2.4)
     _label(outcomes, "Preferred answer after the swap", "audited rows")
     outcomes.legend(frameon=False, fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.45))
     table = audit.by_position
-    labels = [f"shown {ordinal(int(p))}" for p in table.index]
+    labels = [ordinal(int(p)) for p in table.index]  # "shown fourth" and its neighbours overlapped
     values = [0.0 if math.isnan(v) else float(v) for v in table["shown_here_mean"]]
     places.bar(range(len(values)), values, color=_BLUE, width=0.55)
     places.set_xticks(range(len(values)), labels)
-    _label(places, "Rating by place shown (both orders)", ylabel=f"mean {audit.score_column}")
+    _label(places, "Rating by place shown (both orders)", "place shown", f"mean {audit.score_column}")
+    places.set_ylim(0, max(values + [1.0]) * 1.22)  # room for the numbers above the bars, under the title
     for x, value in enumerate(values):
         places.text(x, value, f"{value:.2f}", ha="center", va="bottom", fontsize=8)
     return _done(plt, figure)

@@ -10,7 +10,7 @@ stylesheet is stripped.
 
 Example:
     >>> from distilabel_nb import Prompt
-    >>> to_html(Prompt("Be brief.", "Hi")).startswith('<div class="dnb"><style>')
+    >>> to_html(Prompt("Be brief.", "Hi")).startswith('<div class="dnb mathjax_ignore"><style>')
     True
 """
 
@@ -51,7 +51,8 @@ def to_html(obj: Any) -> str:
     except Exception as exc:  # a preview must never break a cell's output
         body = card("Preview", type(obj).__name__, badges=[badge("preview failed", "err")],
                     body=error_box(f"{type(exc).__name__}: {exc}") + pre(_safe_text(obj)))
-    return f'<div class="{ROOT_CLASS}"><style>{stylesheet()}</style>{body}</div>'
+    # mathjax_ignore: JupyterLab typesets $…$ in HTML outputs; "$1.12 (95% $0.90 – $1.30)" is money, not maths
+    return f'<div class="{ROOT_CLASS} mathjax_ignore"><style>{stylesheet()}</style>{body}</div>'
 
 
 def mimebundle(obj: Any) -> dict[str, str]:

@@ -66,6 +66,8 @@ class RunOptions:
     max_tokens: int | None = None
     shuffle_before_labelling: bool = True
     seed: int = 0
+    #: A budget shared with other runs (the partitions of a Dask run; :class:`~distilabel_nb.budget.Pool`), set by the executor.
+    budget_pool: Any = None
 
     def __post_init__(self) -> None:
         for name, meaning in (("num_generations", "the answers written per row"),

@@ -32,7 +32,9 @@ import pandas as pd
 from distilabel_nb import schema
 from distilabel_nb.dataset import dataset_records
 from distilabel_nb.errors import InvalidArgument, InvalidType, MissingDependency
+from distilabel_nb.budget import Meter
 from distilabel_nb.executors.base import Executor, RunOptions
+from distilabel_nb.executors.dask_budget import DaskBudget
 from distilabel_nb.executors.dask_worker import BY_GENERATOR, COUNTERS, PROGRESS_TOPIC, process_partition, stop_event_name
 from distilabel_nb.run import Run
 
@@ -140,10 +142,6 @@ class DaskExecutor(Executor):
         return options.client is not None or is_dask_dataframe(dataset)
 
     def start(self, pipe: Pipeline, dataset: Any, options: RunOptions) -> DaskRun:
-        if options.budget():
-            raise InvalidArgument(f"{' and '.join(options.budget())} {'is' if len(options.budget()) == 1 else 'are'} not "
-                                  "supported on Dask runs yet: run on this machine (no client=) to keep a budget, "
-                                  "or leave it out")
         require_dask()
         import dask
 
@@ -155,7 +153,11 @@ class DaskExecutor(Executor):
         if total_rows is None:  # one pass over the source on the cluster, to size the bars
             total_rows = int(client.compute(ddf.map_partitions(len, meta=(None, "int64"))).result().sum())
         run_id = uuid.uuid4().hex[:12]
+        budget_notes = Meter(options.max_cost, options.max_tokens).check(pipe.llms())  # an unknown price is said here
+        pool = (DaskBudget.open(client, run_id, options.max_cost, options.max_tokens, ddf.npartitions)
+                if options.budget() else None)
         on_worker = RunOptions(options.num_generations, options.batch_size, options.skip_dry_run,
+                               max_cost=options.max_cost, max_tokens=options.max_tokens, budget_pool=pool,
                                shuffle_before_labelling=options.shuffle_before_labelling, seed=options.seed)
         tasks = [
             dask.delayed(process_partition, pure=False)(
@@ -166,6 +168,9 @@ class DaskExecutor(Executor):
         ]
         as_pandas = not is_dask_dataframe(dataset) if options.as_pandas is None else options.as_pandas
         run = DaskRun(pipe, client, run_id, meta, ddf.divisions if ddf.known_divisions else None, total_rows, as_pandas)
+        run.budget_pool = pool
+        for note in budget_notes:
+            run._on_warning(note)
         run.submit(tasks)
         return run
 
@@ -207,6 +212,7 @@ class DaskRun(Run):
         self._reported: set[int] = set()  # the partitions whose last report (at their end) is in
         self._gathered: dict[int, pd.DataFrame] = {}
         self.future = concurrent.futures.Future()  # resolved when every partition is done (or one failed)
+        self.budget_pool: DaskBudget | None = None  # the run's budget on the scheduler (max_cost=, max_tokens=)
 
     def submit(self, tasks: list) -> None:
         """Send the partitions' tasks to the cluster and follow them."""
@@ -317,6 +323,12 @@ class DaskRun(Run):
     def _forget(self) -> None:
         with self._going_lock:
             self._going.pop(self.run_id, None)
+        if self.budget_pool is not None:
+            try:
+                self.budget_pool.close(self.client)
+            except Exception:  # the cluster is gone, and the pool with it
+                pass
+            self.budget_pool = None
 
     def _stop_workers(self) -> None:
         from dask.distributed import Event

@@ -1,8 +1,9 @@
 """The worker side of a Dask run: one partition through the pipeline, with progress reports.
 
 Each partition is one Dask task (:func:`process_partition`). On its worker it runs through
-``Pipeline.start``, the same streaming run as in a notebook, so the columns, the row order
-and the errors are those of a local run. Each worker process unpickles a pipeline's
+the local executor, the same streaming run as ``Pipeline.start`` in a notebook, so the
+columns, the row order and the errors are those of a local run; a budget is taken from the
+run's pool on the scheduler (:mod:`~distilabel_nb.executors.dask_budget`). Each worker process unpickles a pipeline's
 settings once and keeps it (:data:`KEEP_PIPELINES` of them), so a GGUF model loads once
 per worker and an HTTP client is built once per worker.
 
@@ -16,12 +17,15 @@ named by :func:`stop_event_name`).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from distilabel_nb.executors.local import LocalExecutor
 
 if TYPE_CHECKING:
     from distilabel_nb.executors.base import RunOptions
@@ -163,8 +167,11 @@ def process_partition(partition: pd.DataFrame, payload: bytes, token: str, numbe
     pipe = _worker_pipeline(token, payload)
     reporter = _Reporter(run_id, number)
     stop = _StopSignal(stop_event_name(run_id))
-    run = pipe.start(partition, options.num_generations, options.batch_size, options.skip_dry_run,
-                     shuffle_before_labelling=options.shuffle_before_labelling, seed=options.seed)
+    if options.budget_pool is not None:  # the run's budget, taken from the scheduler through this worker's client
+        from dask.distributed import get_client
+
+        options = dataclasses.replace(options, budget_pool=options.budget_pool.on(get_client()))
+    run = LocalExecutor().start(pipe, partition, options)  # what Pipeline.start runs on this machine
     try:
         while not run.join(REPORT_SECONDS):
             reporter.send(run.state)

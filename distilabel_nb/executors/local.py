@@ -64,7 +64,7 @@ class LocalExecutor(Executor):
             index_name = list(index.names) if isinstance(index, pd.MultiIndex) else index.name
             if not all(isinstance(c, str) for c in dataset.columns):  # given back under the names they had
                 column_labels = {str(c): c for c in dataset.columns}
-        meter = Meter(options.max_cost, options.max_tokens)
+        meter = Meter(options.max_cost, options.max_tokens, options.budget_pool)
         budget_notes = meter.check(pipe.llms())
         several = pipe.generators is not None and pipe.generators.several
         run = Run(len(records), pipe.generator is not None, pipe.labeller is not None,
@@ -350,5 +350,7 @@ class _Rows:
             self._flush_caches()
             self.run.emit("failed", error=str(exc))
             raise
+        if self.meter.pool is not None:  # a budget shared with other partitions: what this one did not spend
+            await asyncio.to_thread(self.meter.give_back)
         self._flush_caches()
         self.run.emit("finished")

@@ -120,7 +120,7 @@ class RunProgress:
     def __init__(self, state: RunState | None = None):
         w = require_ipywidgets()
         state = state or RunState(total_rows=0, has_generator=True, has_labeller=True)
-        label_style = {"description_width": "78px"}
+        label_style = {"description_width": "92px"}  # "Generator 1" in full
 
         def bar(description: str) -> "ipywidgets.IntProgress":
             widget = w.IntProgress(value=0, min=0, max=max(state.total_rows, 1), description=description,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from distilabel_nb import schema
+from distilabel_nb.budget import BUDGET_ERROR
 from distilabel_nb.cells import duration
 from distilabel_nb.display import panel_html
 from distilabel_nb.pipeline import Pipeline
@@ -129,6 +130,12 @@ def outcome(state: RunState, result: pd.DataFrame | None) -> Outcome:
     took = duration(state.elapsed, clock=True)
     if state.status == "finished":
         failed = failed_rows(result)
+        unsent = budget_stopped(result)
+        if unsent:
+            return Outcome("finished", f"{rows} in {took}", "warning",
+                           f"Budget reached: {state.done - unsent:,} of {state.total_rows:,} rows done; {unsent:,} not sent",
+                           "The rows the budget stopped keep their place, with the reason in their error; raise "
+                           "Budget $ and press Run to go on (answers paid for are reused when the cache is on).", failed)
         if failed:
             return Outcome("finished", f"{rows} in {took}", "warning", f"Done: {rows} in {took}; {failed} with errors",
                            "Rows that failed keep their place with the reason in generation_error / "
@@ -148,6 +155,15 @@ def run_exception(run: Run) -> BaseException | None:
         return run.future.exception(timeout=5)
     except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
         return None
+
+
+def budget_stopped(frame: pd.DataFrame | None) -> int:
+    """How many rows of a result the budget left unsent."""
+    if frame is None or frame.empty:
+        return 0
+    prefix = BUDGET_ERROR.split("(")[0]
+    errors = [c for c in schema.ERROR_COLUMNS if c in frame.columns]
+    return int(sum(frame[c].astype(str).str.startswith(prefix) for c in errors).astype(bool).sum()) if errors else 0
 
 
 def failed_rows(frame: pd.DataFrame | None) -> int:
