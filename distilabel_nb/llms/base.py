@@ -272,17 +272,24 @@ class LLM(HTMLRepr, ABC):
         """
         claims = self.cache.claims
         wanted = [key for key, answer in zip(call.keys, call.answers) if answer is None]
-        others = claims.take(wanted)
-        held = [key for key in wanted if key not in others]
-        while others:
-            await asyncio.sleep(CLAIM_POLL_SECONDS)
-            found = self.cache.get_many(others)
+        def fill(keys: list[str]) -> set[str]:
+            found = self.cache.get_many(keys) if keys else {}
             for i, key in enumerate(call.keys):
                 if key in found and call.answers[i] is None:
                     call.answers[i] = Completion(found[key][0], found[key][1], cached=True, finish_reason=found[key][2])
+            return set(found)
+
+        others = claims.take(wanted)
+        held = [key for key in wanted if key not in others]
+        fill(held)  # stored (and its claim ended) by another process since our lookup: not sent again
+        while others:
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
+            found = fill(others)
             rest = [key for key in others if key not in found]
             others = claims.take(rest) if rest else []  # a claim gone without an answer (failed, or stale): ours
-            held += [key for key in rest if key not in others]
+            mine = [key for key in rest if key not in others]
+            fill(mine)
+            held += mine
         return held
 
     async def _send(self, call: PreparedCall) -> list[LLMOutput]:
