@@ -238,7 +238,7 @@ class LLM(HTMLRepr, ABC):
             if not call.keys:  # a bad input: nothing was to be sent
                 continue
             call.answers = [
-                Completion(found[key][0], found[key][1], cached=True, finish_reason=found[key][2]) if key in found else answer
+                Completion.from_cache(found[key]) if key in found else answer
                 for key, answer in zip(call.keys, call.answers)
             ]
 
@@ -272,11 +272,12 @@ class LLM(HTMLRepr, ABC):
         """
         claims = self.cache.claims
         wanted = [key for key, answer in zip(call.keys, call.answers) if answer is None]
+
         def fill(keys: list[str]) -> set[str]:
             found = self.cache.get_many(keys) if keys else {}
             for i, key in enumerate(call.keys):
                 if key in found and call.answers[i] is None:
-                    call.answers[i] = Completion(found[key][0], found[key][1], cached=True, finish_reason=found[key][2])
+                    call.answers[i] = Completion.from_cache(found[key])
             return set(found)
 
         others = claims.take(wanted)

@@ -33,6 +33,12 @@ class Completion:
     #: Why the answer ended as the backend says it (``"stop"``, ``"length"``: cut at ``max_new_tokens``), if it says.
     finish_reason: str | None = None
 
+    @classmethod
+    def from_cache(cls, entry: tuple[str, dict[str, int], str | None]) -> Completion:
+        """An answer read from the cache: an entry of :meth:`CallCache.get_many` (text, usage, finish reason)."""
+        text, usage, finish_reason = entry
+        return cls(text, usage, cached=True, finish_reason=finish_reason)
+
 
 @dataclass
 class LLMOutput(HTMLRepr, Mapping):
