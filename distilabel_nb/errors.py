@@ -24,6 +24,7 @@ import concurrent.futures
 import os
 import threading
 import types
+from numbers import Integral
 from typing import Any
 
 #: Files of the machinery that carries a run's work: their frames say nothing about an error.
@@ -78,6 +79,23 @@ class RunInterrupted(KeyboardInterrupt):
     def _render_traceback_(self) -> list[str]:
         """What IPython prints instead of a traceback."""
         return [f"{type(self).__name__}: {self}"]
+
+
+def count_argument(name: str, value: Any, meaning: str, optional: bool = False) -> int | None:
+    """``value`` as an ``int`` (NumPy's integers too; never ``True``), or ``None`` when optional.
+
+    Example:
+        >>> count_argument("num_generations", 0, "the answers written per row")
+        Traceback (most recent call last):
+        ...
+        distilabel_nb.errors.InvalidArgument: Invalid num_generations=0: pass an int >= 1 (the answers written per row)
+    """
+    if optional and value is None:
+        return None
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:  # NumPy's bool is no Integral
+        allowed = "None or an int >= 1" if optional else "an int >= 1"
+        raise InvalidArgument(f"Invalid {name}={value!r}: pass {allowed} ({meaning})")
+    return int(value)
 
 
 def without_machinery(error: BaseException) -> BaseException:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from distilabel_nb.errors import InvalidArgument
+from distilabel_nb.errors import InvalidArgument, count_argument
 from distilabel_nb.shuffle import check_options
 
 if TYPE_CHECKING:
@@ -34,16 +34,6 @@ if TYPE_CHECKING:
 
 #: The options that only a run on Dask takes.
 DASK_ONLY = ("npartitions", "as_pandas")
-
-
-def _count(name: str, value: Any, meaning: str, optional: bool = False) -> Any:
-    """``value`` as an ``int`` (NumPy's integers too; never ``True``), or ``None`` when optional."""
-    if optional and value is None:
-        return None
-    if not isinstance(value, Integral) or isinstance(value, (bool, np.bool_)) or value < 1:
-        allowed = "None or an int >= 1" if optional else "an int >= 1"
-        raise InvalidArgument(f"Invalid {name}={value!r}: pass {allowed} ({meaning})")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -74,7 +64,7 @@ class RunOptions:
                               ("batch_size", "the most rows in flight at once"),
                               ("npartitions", "the partitions to split the dataset into"),
                               ("max_tokens", "the tokens the run may spend")):
-            object.__setattr__(self, name, _count(name, getattr(self, name), meaning, optional=name != "num_generations"))
+            object.__setattr__(self, name, count_argument(name, getattr(self, name), meaning, optional=name != "num_generations"))
         if not isinstance(self.skip_dry_run, (bool, np.bool_)):
             raise InvalidArgument(f"Invalid skip_dry_run={self.skip_dry_run!r}: pass True or False")
         if self.as_pandas is not None and not isinstance(self.as_pandas, bool):

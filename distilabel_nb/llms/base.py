@@ -12,13 +12,12 @@ import asyncio
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from numbers import Integral
 from typing import Any, ClassVar, Literal, Sequence
 
 from distilabel_nb import runtime
 from distilabel_nb.cache import CallCache, shared_cache
 from distilabel_nb.cache_claims import POLL_SECONDS as CLAIM_POLL_SECONDS
-from distilabel_nb.errors import CacheUnavailable
+from distilabel_nb.errors import CacheUnavailable, count_argument
 from distilabel_nb.llms.outputs import BackendFacts, BackendUnavailable, Completion, ErrorKind, LLMOutput, PreparedCall
 from distilabel_nb.llms.params import GenerationParams, make_generation_params
 from distilabel_nb.prompt import CHAT_TEMPLATE, FormattedPrompt, FormattingFn, Prompt, checked_prompt, resolve_format
@@ -379,9 +378,8 @@ class LLM(HTMLRepr, ABC):
         """
         if isinstance(inputs, dict):
             raise TypeError("generate() takes a list of input dicts; wrap a single row as [row]")
-        if not isinstance(num_generations, Integral) or isinstance(num_generations, bool) or num_generations < 1:
-            raise ValueError(f"Invalid num_generations={num_generations!r} (allowed: int >= 1)")
-        return runtime.run_sync(self.agenerate(list(inputs), int(num_generations)))
+        num_generations = count_argument("num_generations", num_generations, "the answers written per input")
+        return runtime.run_sync(self.agenerate(list(inputs), num_generations))
 
     def __getstate__(self) -> dict[str, Any]:
         """What travels when the LLM is pickled (e.g. to a Dask worker): its settings.
