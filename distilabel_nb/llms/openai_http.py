@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import functools
 import importlib
+import itertools
 import ssl
-from typing import Any
+from typing import Any, Iterator
 
 from distilabel_nb import runtime
 
@@ -79,19 +80,26 @@ def close_on_runtime(http_client: Any) -> None:
             future.result(timeout=2)
 
 
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what caused it (``__cause__``, else ``__context__``), and so on; each once."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 def transport_failure(exc: BaseException) -> BaseException | None:
     """The transport error under an SDK timeout, when it was no timeout at all.
 
     The SDK's aiohttp transport reports a refused or dropped connection as a connect
     timeout; the error it wraps tells the truth.
     """
-    seen = exc.__cause__ or exc.__context__
-    while seen is not None:
+    for seen in itertools.islice(causes(exc), 1, None):
         if isinstance(seen, TimeoutError):
             return None
         if type(seen).__module__.startswith("aiohttp"):
             return seen
-        seen = seen.__cause__ or seen.__context__
     return None
 
 

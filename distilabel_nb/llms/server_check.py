@@ -21,6 +21,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from distilabel_nb.errors import DryRunError
+from distilabel_nb.llms.openai_http import causes
 from distilabel_nb.llms.openai_replies import NotAnAPIReply, read_choices  # noqa: F401  (NotAnAPIReply: a 200 that is no answer)
 from distilabel_nb.redact import redact_url
 
@@ -32,17 +33,9 @@ CHECK_SECONDS = 5.0
 _SSL_NOISE = re.compile(r"\s*ssl:(default|None|True|False|<[^>]*>)")
 
 
-def _causes(exc: BaseException):
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
 def plain_cause(exc: BaseException) -> str:
     """Why a connection failed, in plain words (no ``ssl:default``, no nested reprs)."""
-    for cause in _causes(exc):
+    for cause in causes(exc):
         os_error = getattr(cause, "os_error", None)  # aiohttp's connector errors wrap the OSError
         for error in (cause, os_error):
             if isinstance(error, ConnectionRefusedError) or getattr(error, "errno", None) == errno.ECONNREFUSED:
@@ -55,7 +48,7 @@ def plain_cause(exc: BaseException) -> str:
                 return "no answer in time"
         if type(cause).__name__ == "ServerDisconnectedError":
             return "the server closed the connection without an answer"
-    text = str(next((c for c in _causes(exc) if type(c).__module__.startswith("aiohttp")), exc))
+    text = str(next((c for c in causes(exc) if type(c).__module__.startswith("aiohttp")), exc))
     return _SSL_NOISE.sub("", text) or type(exc).__name__
 
 
