@@ -299,9 +299,13 @@ class LlamaCppLLM(LLM):
             self._client = EngineClient(self, base_url)
         engine.call_started()
         try:
-            return await self._client._complete(prompt, num_generations, schema)
+            completions = await self._client._complete(prompt, num_generations, schema)
         finally:
             engine.call_ended()
+        read = max((c.usage.get("prompt_tokens", 0) for c in completions), default=0)
+        if read > self.n_ctx:  # llama-server sometimes reads past a slot's context instead of refusing
+            raise ValueError(f"the prompt's {read} tokens exceed the context window of {self.n_ctx}")
+        return completions
 
     def __getstate__(self) -> dict[str, Any]:
         """Settings only: the other side loads ``model_path`` (or starts its engine) on its first call."""
