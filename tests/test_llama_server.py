@@ -32,6 +32,18 @@ pytestmark = [
 LONG = "Count from 1 to 5000, writing every number in words, one per line."
 
 
+@pytest.fixture(autouse=True, scope="module")
+def no_engine_left_by_earlier_modules():
+    """These tests count and watch engine processes: they start with none running.
+
+    An LLM of an earlier test module that is not collected yet keeps its engine alive
+    (it stops when its last LLM goes, or at exit), and these tests would see it.
+    """
+    gc.collect()
+    engine_module.stop_all()
+    yield
+
+
 def engine_pids(parent: int | None = None) -> set[int]:
     """Pids of running llama-server processes (children of ``parent`` when given)."""
     pids = set()
